@@ -1,0 +1,13 @@
+// Precompiled header for the mura targets: LibTorch dominates compile time, so it is
+// parsed once per target instead of once per source file.
+#pragma once
+#include <torch/torch.h>
+
+#include <opencv2/core.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>

@@ -1,0 +1,30 @@
+#pragma once
+/// Shared pieces of the `mura` command line: how a subcommand registers itself, and the
+/// flags several subcommands share (with the seeds' spellings as aliases).
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mura/data/dataset.h"
+
+namespace mura::cli {
+
+/// A subcommand's run function, set when the subcommand is parsed; returns the exit code.
+using Runner = std::function<int()>;
+
+void add_stats_command(CLI::App& app, Runner& run);
+void add_synth_command(CLI::App& app, Runner& run);
+
+/// --data-dir / --data_dir (required).
+void add_data_dir_flag(CLI::App& sub, std::string& dir);
+/// --tasks / --body-parts: comma- or space-separated body parts (ELBOW or XR_ELBOW).
+void add_tasks_flag(CLI::App& sub, std::vector<std::string>& tasks);
+/// --skip-bad / --skip_bad.
+void add_skip_bad_flag(CLI::App& sub, bool& skip_bad);
+
+/// Indexes the data set and applies the body-part filter, with flag names in errors.
+data::Dataset load_dataset(const std::string& dir, const std::vector<std::string>& tasks,
+                           bool skip_bad);
+
+}  // namespace mura::cli
