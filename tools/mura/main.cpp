@@ -15,6 +15,19 @@ int main(int argc, char** argv) {
   mura::cli::Runner run;
   mura::cli::add_stats_command(app, run);
   mura::cli::add_synth_command(app, run);
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+      found |= sub->get_name() == argv[1];
+    }
+    if (!found) {
+      std::cerr << "mura: unknown command '" << argv[1] << "' (commands: " << known
+                << "); run 'mura --help'\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
     return run ? run() : 0;

@@ -1,0 +1,258 @@
+#include "mura/data/loader.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <map>
+#include <set>
+
+#include "../test_util.h"
+#include "mura/util/error.h"
+
+namespace mura::data {
+namespace {
+namespace fs = std::filesystem;
+
+std::vector<Sample> write_samples(const fs::path& dir, int n) {
+  std::vector<Sample> out;
+  for (int i = 0; i < n; ++i) {
+    const fs::path f = dir / ("img" + std::to_string(i) + ".png");
+    test::write_png(f, 30 + i % 7, 25 + i % 5, i * 13);
+    out.push_back({f, i % 2, "study" + std::to_string(i / 3), "patient" + std::to_string(i / 6),
+                   i % 4 ? "XR_WRIST" : "XR_HAND"});
+  }
+  return out;
+}
+
+LoaderOptions small_options() {
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.transform = TransformOptions::training(16);
+  o.seed = 11;
+  return o;
+}
+
+/// Runs one epoch and returns all batches.
+std::vector<Batch> run_epoch(Loader& l, std::uint64_t epoch) {
+  std::vector<Batch> out;
+  l.start_epoch(epoch);
+  while (auto b = l.next()) out.push_back(std::move(*b));
+  return out;
+}
+
+TEST(Loader, EveryImageExactlyOncePerEpoch) {
+  test::TempDir tmp;
+  const auto samples = write_samples(tmp.path(), 23);
+  for (int workers : {0, 1, 3}) {
+    for (bool shuffle : {false, true}) {
+      LoaderOptions o = small_options();
+      o.workers = workers;
+      o.shuffle = shuffle;
+      o.prefetch = 2;
+      Loader l(samples, o);
+      EXPECT_EQ(l.num_batches(), 6u);
+      for (std::uint64_t epoch = 0; epoch < 2; ++epoch) {
+        std::multiset<std::size_t> seen;
+        const auto batches = run_epoch(l, epoch);
+        ASSERT_EQ(batches.size(), 6u);
+        for (const auto& b : batches)
+          for (std::size_t i : b.indices) seen.insert(i);
+        ASSERT_EQ(seen.size(), 23u);
+        for (std::size_t i = 0; i < 23; ++i) EXPECT_EQ(seen.count(i), 1u) << "sample " << i;
+      }
+    }
+  }
+}
+
+TEST(Loader, BatchesCarryShapesLabelsAndMetadata) {
+  test::TempDir tmp;
+  const auto samples = write_samples(tmp.path(), 10);
+  LoaderOptions o = small_options();
+  Loader l(samples, o);
+  const auto batches = run_epoch(l, 0);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].images.sizes(), (std::vector<std::int64_t>{4, 3, 16, 16}));
+  EXPECT_EQ(batches[0].images.dtype(), torch::kFloat32);
+  EXPECT_EQ(batches[2].images.size(0), 2);
+  for (const auto& b : batches)
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      const Sample& s = samples[b.indices[j]];
+      EXPECT_EQ(b.labels[j].item<float>(), static_cast<float>(s.label));
+      EXPECT_EQ(b.studies[j], s.study);
+      EXPECT_EQ(b.patients[j], s.patient);
+      EXPECT_EQ(b.body_parts[j], s.body_part);
+    }
+}
+
+TEST(Loader, DropLastDropsTheIncompleteBatch) {
+  test::TempDir tmp;
+  LoaderOptions o = small_options();
+  o.drop_last = true;
+  o.shuffle = true;
+  Loader l(write_samples(tmp.path(), 10), o);
+  EXPECT_EQ(l.num_batches(), 2u);
+  const auto batches = run_epoch(l, 0);
+  ASSERT_EQ(batches.size(), 2u);
+  for (const auto& b : batches) EXPECT_EQ(b.size(), 4u);
+}
+
+TEST(Loader, SameOutputWithAnyNumberOfWorkers) {
+  test::TempDir tmp;
+  const auto samples = write_samples(tmp.path(), 13);
+  std::vector<std::vector<Batch>> runs;
+  for (int workers : {0, 1, 2, 4}) {
+    LoaderOptions o = small_options();
+    o.shuffle = true;
+    o.workers = workers;
+    Loader l(samples, o);
+    runs.push_back(run_epoch(l, 3));
+  }
+  for (std::size_t r = 1; r < runs.size(); ++r) {
+    ASSERT_EQ(runs[r].size(), runs[0].size());
+    for (std::size_t k = 0; k < runs[0].size(); ++k) {
+      EXPECT_EQ(runs[r][k].indices, runs[0][k].indices);
+      EXPECT_TRUE(torch::equal(runs[r][k].images, runs[0][k].images)) << "run " << r << " batch " << k;
+    }
+  }
+}
+
+TEST(Loader, EpochsShuffleDifferentlyAndRepeat) {
+  test::TempDir tmp;
+  LoaderOptions o = small_options();
+  o.shuffle = true;
+  Loader l(write_samples(tmp.path(), 20), o);
+  auto order = [&](std::uint64_t e) {
+    std::vector<std::size_t> v;
+    for (const auto& b : run_epoch(l, e)) v.insert(v.end(), b.indices.begin(), b.indices.end());
+    return v;
+  };
+  const auto e0 = order(0), e1 = order(1), e0again = order(0);
+  EXPECT_NE(e0, e1);
+  EXPECT_EQ(e0, e0again);
+}
+
+TEST(Loader, RestartingAnEpochMidwayIsSafe) {
+  test::TempDir tmp;
+  LoaderOptions o = small_options();
+  o.workers = 2;
+  Loader l(write_samples(tmp.path(), 20), o);
+  l.start_epoch(0);
+  ASSERT_TRUE(l.next().has_value());
+  const auto batches = run_epoch(l, 1);
+  EXPECT_EQ(batches.size(), 5u);
+}
+
+TEST(Loader, MemoryCacheGivesIdenticalBatchesAndSkipsDecoding) {
+  test::TempDir tmp;
+  const auto samples = write_samples(tmp.path(), 12);
+  LoaderOptions plain = small_options();
+  plain.shuffle = true;
+  LoaderOptions cached = plain;
+  cached.cache = CacheMode::Memory;
+  Loader a(samples, plain), b(samples, cached);
+  for (std::uint64_t epoch = 0; epoch < 3; ++epoch) {
+    const auto x = run_epoch(a, epoch), y = run_epoch(b, epoch);
+    ASSERT_EQ(x.size(), y.size());
+    for (std::size_t k = 0; k < x.size(); ++k) EXPECT_TRUE(torch::equal(x[k].images, y[k].images));
+  }
+  EXPECT_EQ(a.decoded_count(), 36u);
+  EXPECT_EQ(b.decoded_count(), 12u) << "epochs after the first must come from the cache";
+  EXPECT_TRUE(b.cache_complete());
+}
+
+TEST(Loader, DiskCacheIsWrittenOnceCompleteAndReusedByTheNextRun) {
+  test::TempDir tmp;
+  const auto samples = write_samples(tmp / "img", 9);
+  LoaderOptions o = small_options();
+  o.cache = CacheMode::Disk;
+  o.cache_dir = tmp / "cache";
+  std::vector<Batch> first;
+  {
+    Loader l(samples, o);
+    first = run_epoch(l, 0);
+    EXPECT_TRUE(fs::exists(l.cache_file()));
+    EXPECT_EQ(l.decoded_count(), 9u);
+  }
+  Loader l2(samples, o);
+  const auto second = run_epoch(l2, 0);
+  EXPECT_EQ(l2.decoded_count(), 0u);
+  for (std::size_t k = 0; k < first.size(); ++k) EXPECT_TRUE(torch::equal(first[k].images, second[k].images));
+  // A different image size is a different cache file.
+  LoaderOptions o2 = o;
+  o2.transform.size = 20;
+  EXPECT_NE(Loader(samples, o2).cache_file(), l2.cache_file());
+}
+
+TEST(Loader, ACorruptCacheFileIsRefusedByName) {
+  test::TempDir tmp;
+  const auto samples = write_samples(tmp / "img", 3);
+  LoaderOptions o = small_options();
+  o.cache = CacheMode::Disk;
+  o.cache_dir = tmp / "cache";
+  fs::path file;
+  {
+    Loader l(samples, o);
+    file = l.cache_file();
+  }
+  test::write_text(file, "garbage that is not a cache");
+  try {
+    Loader l(samples, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("not a mura image cache"), std::string::npos);
+  }
+}
+
+TEST(Loader, AWorkerErrorReachesTheConsumerNamingTheFile) {
+  test::TempDir tmp;
+  auto samples = write_samples(tmp.path(), 8);
+  test::write_text(samples[5].file, "broken");
+  for (int workers : {0, 2}) {
+    LoaderOptions o = small_options();
+    o.workers = workers;
+    Loader l(samples, o);
+    l.start_epoch(0);
+    EXPECT_TRUE(l.next().has_value());
+    try {
+      l.next();
+      FAIL() << "expected the corrupt image to surface";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(samples[5].file.string()), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Loader, RejectsBadOptions) {
+  LoaderOptions o;
+  o.batch_size = 0;
+  EXPECT_THROW(Loader({}, o), Error);
+  o = {};
+  o.workers = -1;
+  EXPECT_THROW(Loader({}, o), Error);
+  o = {};
+  o.prefetch = 0;
+  EXPECT_THROW(Loader({}, o), Error);
+  o = {};
+  o.transform.size = 2;
+  EXPECT_THROW(Loader({}, o), Error);
+  Loader l({}, LoaderOptions{});
+  EXPECT_THROW(l.next(), Error);
+}
+
+TEST(Loader, SamplesFromADatasetFollowItsRecords) {
+  test::TempDir tmp;
+  const Dataset ds = index_dataset(test::make_layout(
+      tmp.path(), "M", {{"train", "XR_HAND", "p1", "study1_positive", 1, 2},
+                        {"valid", "XR_HAND", "p2", "study1_negative", 0, 1}}));
+  const auto all = make_samples(ds);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].study, "M/train/XR_HAND/p1/study1_positive/");
+  EXPECT_EQ(all[0].label, 1);
+  const auto valid = make_samples(ds, ds.images_of(Split::Valid));
+  ASSERT_EQ(valid.size(), 1u);
+  EXPECT_EQ(valid[0].patient, "p2");
+}
+
+}  // namespace
+}  // namespace mura::data
