@@ -22,11 +22,12 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 demo: build
-	./$(BUILD_DIR)/mura synth --out $(DEMO_DIR)/MURA-synth --patients 120 --seed 7
+	./$(BUILD_DIR)/mura synth --out $(DEMO_DIR)/MURA-synth --patients 120 --seed 7 --force
 	./$(BUILD_DIR)/mura stats --data-dir $(DEMO_DIR)/MURA-synth
 
 bench: build
 	bash bench/run_loader_bench.sh $(BUILD_DIR)
+	bash bench/run_pth_import_bench.sh $(BUILD_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')

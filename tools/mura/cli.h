@@ -15,6 +15,11 @@ using Runner = std::function<int()>;
 
 void add_stats_command(CLI::App& app, Runner& run);
 void add_synth_command(CLI::App& app, Runner& run);
+void add_convert_weights_command(CLI::App& app, Runner& run);
+void add_export_command(CLI::App& app, Runner& run);
+void add_info_command(CLI::App& app, Runner& run);
+void add_train_command(CLI::App& app, Runner& run);
+void add_evaluate_command(CLI::App& app, Runner& run);
 
 /// --data-dir / --data_dir (required).
 void add_data_dir_flag(CLI::App& sub, std::string& dir);

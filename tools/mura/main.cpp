@@ -15,6 +15,11 @@ int main(int argc, char** argv) {
   mura::cli::Runner run;
   mura::cli::add_stats_command(app, run);
   mura::cli::add_synth_command(app, run);
+  mura::cli::add_convert_weights_command(app, run);
+  mura::cli::add_export_command(app, run);
+  mura::cli::add_info_command(app, run);
+  mura::cli::add_train_command(app, run);
+  mura::cli::add_evaluate_command(app, run);
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;
     bool found = false;

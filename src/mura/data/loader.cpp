@@ -88,7 +88,7 @@ std::size_t Loader::num_batches() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void Loader::start_epoch(std::uint64_t epoch) {
+void Loader::start_epoch(std::uint64_t epoch, std::size_t skip_batches) {
   std::vector<std::size_t> order(samples_.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   if (options_.shuffle) Rng(mix_seed({options_.seed, epoch, 0x5348554646ULL})).shuffle(order);
@@ -97,8 +97,8 @@ void Loader::start_epoch(std::uint64_t epoch) {
     ++generation_;
     epoch_ = epoch;
     order_ = std::move(order);
-    next_claim_ = 0;
-    next_deliver_ = 0;
+    next_claim_ = std::min(skip_batches, num_batches());
+    next_deliver_ = next_claim_;
     ready_.clear();
     started_ = true;
   }

@@ -84,8 +84,9 @@ class Loader {
   const LoaderOptions& options() const { return options_; }
 
   /// Starts epoch `epoch` (abandoning any epoch in progress): fixes its order and lets
-  /// the workers begin.
-  void start_epoch(std::uint64_t epoch);
+  /// the workers begin. `skip_batches` starts at that batch of the epoch without loading the
+  /// ones before it (resuming an interrupted epoch gives the batches it would have given).
+  void start_epoch(std::uint64_t epoch, std::size_t skip_batches = 0);
   /// The next batch of the current epoch, or nullopt at its end. Re-throws, as
   /// mura::Error naming the file, any error a worker met building this batch.
   std::optional<Batch> next();

@@ -1,0 +1,51 @@
+#include "mura/eval/inference.h"
+
+#include <torch/torch.h>
+
+#include "mura/util/error.h"
+#include "mura/util/torch_compat.h"
+
+namespace mura::eval {
+
+torch::Tensor probabilities_from_logits(const torch::Tensor& logits) {
+  const auto x = logits.to(torch::kFloat32);
+  if (x.size(1) == 2) return torch::softmax(x, 1).select(1, 1);
+  if (x.size(1) == 1) return torch::sigmoid(x.select(1, 0));
+  throw Error("expected a model with 1 or 2 outputs, got " + std::to_string(x.size(1)));
+}
+
+std::vector<double> predict_probabilities(
+    const std::vector<std::shared_ptr<models::ClassifierImpl>>& models, data::Loader& loader,
+    const InferenceOptions& options) {
+  if (models.empty()) throw Error("no model to run");
+  std::vector<bool> was_training;
+  for (const auto& m : models) {
+    was_training.push_back(m->is_training());
+    m->eval();
+  }
+  std::vector<double> out(loader.size(), 0.0);
+  {
+    torch::InferenceMode guard;
+    loader.start_epoch(0);
+    while (auto batch = loader.next()) {
+      auto x = batch->images.to(options.device, /*non_blocking=*/true);
+      torch::Tensor sum;
+      int n = 0;
+      for (const auto& m : models) {
+        for (int flip = 0; flip <= (options.tta_flip ? 1 : 0); ++flip) {
+          compat::AutocastGuard autocast(options.device, options.autocast_dtype, options.autocast);
+          const auto p = probabilities_from_logits(m->forward(flip ? x.flip({3}) : x));
+          sum = sum.defined() ? sum + p : p;
+          ++n;
+        }
+      }
+      const auto mean = (sum / n).to(torch::kCPU, torch::kFloat64).contiguous();
+      const double* p = mean.data_ptr<double>();
+      for (std::size_t j = 0; j < batch->size(); ++j) out[batch->indices[j]] = p[j];
+    }
+  }
+  for (std::size_t i = 0; i < models.size(); ++i) models[i]->train(was_training[i]);
+  return out;
+}
+
+}  // namespace mura::eval

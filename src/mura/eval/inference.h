@@ -1,0 +1,30 @@
+#pragma once
+/// Running a model (or an ensemble) over a loader: probabilities of "abnormal" per sample.
+#include <memory>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "mura/data/loader.h"
+#include "mura/models/classifier.h"
+
+namespace mura::eval {
+
+struct InferenceOptions {
+  torch::Device device = torch::kCPU;
+  bool tta_flip = false;  ///< also run the horizontally flipped batch; average probabilities
+  bool autocast = false;  ///< bf16 autocast (CPU) / the device's autocast dtype (CUDA)
+  torch::ScalarType autocast_dtype = torch::kBFloat16;
+};
+
+/// P(abnormal) from a model's logits: sigmoid of 1 logit, softmax class 1 of 2.
+torch::Tensor probabilities_from_logits(const torch::Tensor& logits);
+
+/// Runs every model (eval mode, no grad) on every batch of `loader`'s epoch 0 and returns
+/// the mean probability over models (and flips) for each sample, indexed like
+/// loader.samples(). The models' train/eval mode is restored afterwards.
+std::vector<double> predict_probabilities(
+    const std::vector<std::shared_ptr<models::ClassifierImpl>>& models, data::Loader& loader,
+    const InferenceOptions& options = {});
+
+}  // namespace mura::eval

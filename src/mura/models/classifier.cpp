@@ -1,0 +1,39 @@
+#include "mura/models/classifier.h"
+
+#include <torch/torch.h>
+
+namespace mura::models {
+
+torch::Tensor ClassifierImpl::forward_head(const torch::Tensor& features) {
+  auto x = torch::adaptive_avg_pool2d(features, {1, 1});
+  return head_->forward(torch::flatten(x, 1));
+}
+
+void ClassifierImpl::register_head(int64_t in_features, int64_t num_outputs) {
+  head_ = register_module(head_name(), torch::nn::Linear(in_features, num_outputs));
+}
+
+void ClassifierImpl::reset_head(int64_t num_outputs) {
+  const auto device = head_->weight.device();
+  head_ = replace_module(head_name(), torch::nn::Linear(num_features(), num_outputs));
+  head_->to(device);
+  head_->weight.set_requires_grad(true);
+  head_->bias.set_requires_grad(true);
+}
+
+void ClassifierImpl::set_frozen(bool frozen) {
+  frozen_ = frozen;
+  const std::string prefix = std::string(head_name()) + ".";
+  for (auto& p : named_parameters())
+    p.value().set_requires_grad(!frozen || p.key().rfind(prefix, 0) == 0);
+  train(is_training());
+}
+
+void ClassifierImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (on && frozen_)
+    for (auto& m : modules(/*include_self=*/false))
+      if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get())) m->eval();
+}
+
+}  // namespace mura::models

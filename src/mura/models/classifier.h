@@ -1,0 +1,54 @@
+#pragma once
+/// The interface every architecture implements: torchvision's network with a replaceable
+/// classification head, split into a feature extractor (the last convolutional stage, the
+/// Grad-CAM target) and a head (global average pool + linear layer).
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+
+#include <string>
+
+namespace mura::models {
+
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  /// Logits [B, num_outputs] for normalised images [B, 3, H, W] (any H, W >= 32).
+  torch::Tensor forward(const torch::Tensor& x) { return forward_head(forward_features(x)); }
+  /// Activations of the last convolutional stage, [B, C, H/32, W/32]: ResNet's layer4 output;
+  /// DenseNet's features (ending with norm5) followed by its ReLU.
+  virtual torch::Tensor forward_features(const torch::Tensor& x) = 0;
+  /// Global average pool + linear head: [B, C, h, w] -> [B, num_outputs].
+  torch::Tensor forward_head(const torch::Tensor& features);
+
+  /// The architecture's registry name ("resnet50", "densenet169").
+  const std::string& arch() const { return arch_; }
+  /// Name of the head module in the state dict: "fc" (ResNet) or "classifier" (DenseNet).
+  virtual const char* head_name() const = 0;
+  torch::nn::Linear& head() { return head_; }
+  int64_t num_features() const { return head_->options.in_features(); }
+  int64_t num_outputs() const { return head_->options.out_features(); }
+
+  /// Replaces the head with a freshly initialised Linear(num_features, n) (torchvision's
+  /// nn.Linear default init, drawn from torch's global generator).
+  void reset_head(int64_t num_outputs);
+
+  /// Freezing trains only the head: every backbone parameter gets requires_grad = false,
+  /// and the backbone's BatchNorm layers stay in eval mode even when the model is put in
+  /// train mode, so their running statistics do not change either. (PyTorch's usual
+  /// `requires_grad = False` alone would still update the statistics in train mode and so
+  /// silently change the "frozen" features.) Unfreezing restores both.
+  void set_frozen(bool frozen);
+  bool frozen() const { return frozen_; }
+  void train(bool on = true) override;
+
+ protected:
+  ClassifierImpl(std::string arch) : arch_(std::move(arch)) {}
+  /// Registers the head under head_name(); called by the subclasses' constructors.
+  void register_head(int64_t in_features, int64_t num_outputs);
+
+ private:
+  std::string arch_;
+  torch::nn::Linear head_{nullptr};
+  bool frozen_ = false;
+};
+
+}  // namespace mura::models

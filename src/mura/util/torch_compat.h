@@ -1,0 +1,65 @@
+#pragma once
+/// Every LibTorch-version-specific call lives here (LibTorch 1.13 from Debian, and 2.x with
+/// CUDA, which GPU users install). Nothing else in mura checks TORCH_VERSION_*.
+#include <ATen/autocast_mode.h>
+#include <torch/types.h>
+#include <torch/version.h>
+
+namespace mura::compat {
+
+/// Enables autocast to `dtype` on `device` for the guard's lifetime (no-op when disabled).
+/// LibTorch 1.13 has per-device set_enabled/set_cpu_enabled; 2.x takes a device type.
+class AutocastGuard {
+ public:
+  AutocastGuard(torch::Device device, torch::ScalarType dtype, bool enabled)
+      : enabled_(enabled), cuda_(device.is_cuda()) {
+    if (!enabled_) return;
+#if TORCH_VERSION_MAJOR >= 2
+    const auto type = cuda_ ? at::kCUDA : at::kCPU;
+    prev_enabled_ = at::autocast::is_autocast_enabled(type);
+    prev_dtype_ = at::autocast::get_autocast_dtype(type);
+    at::autocast::set_autocast_enabled(type, true);
+    at::autocast::set_autocast_dtype(type, dtype);
+#else
+    if (cuda_) {
+      prev_enabled_ = at::autocast::is_enabled();
+      prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(dtype);
+    } else {
+      prev_enabled_ = at::autocast::is_cpu_enabled();
+      prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(dtype);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR >= 2
+    const auto type = cuda_ ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_enabled(type, prev_enabled_);
+    at::autocast::set_autocast_dtype(type, prev_dtype_);
+#else
+    if (cuda_) {
+      at::autocast::set_enabled(prev_enabled_);
+      at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(prev_enabled_);
+      at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+    }
+#endif
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool enabled_;
+  bool cuda_;
+  bool prev_enabled_ = false;
+  torch::ScalarType prev_dtype_ = torch::kFloat32;
+};
+
+}  // namespace mura::compat

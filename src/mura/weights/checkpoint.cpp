@@ -1,0 +1,184 @@
+#include "mura/weights/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "mura/models/registry.h"
+#include "mura/util/atomic_file.h"
+#include "mura/util/error.h"
+
+namespace mura::weights {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json spec_json(const ModelSpec& s) {
+  return {{"arch", s.arch},     {"num_outputs", s.num_outputs}, {"image_size", s.image_size},
+          {"mean", s.mean},     {"std", s.std},                 {"threshold", s.threshold}};
+}
+
+ModelSpec spec_from(const json& j) {
+  ModelSpec s;
+  s.arch = j.at("arch").get<std::string>();
+  s.num_outputs = j.at("num_outputs").get<int64_t>();
+  s.image_size = j.at("image_size").get<int>();
+  s.mean = j.at("mean").get<std::array<float, 3>>();
+  s.std = j.at("std").get<std::array<float, 3>>();
+  s.threshold = j.at("threshold").get<double>();
+  return s;
+}
+
+torch::Tensor bytes_tensor(const std::string& s) {
+  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
+  if (!s.empty()) std::memcpy(t.data_ptr<uint8_t>(), s.data(), s.size());
+  return t;
+}
+
+std::string tensor_bytes(const torch::Tensor& t) {
+  const auto c = t.contiguous().to(torch::kCPU);
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()),
+                     static_cast<std::size_t>(c.numel()));
+}
+
+}  // namespace
+
+std::string spec_to_json(const ModelSpec& spec) { return spec_json(spec).dump(); }
+
+void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::ClassifierImpl& model,
+                     const TrainingState& state, torch::optim::Optimizer* optimizer, bool save_rng) {
+  if (spec.arch != model.arch())
+    throw Error("save_checkpoint: spec says " + spec.arch + " but the model is " + model.arch());
+  json meta;
+  meta["mura_version"] = MURA_VERSION;
+  meta["created"] = utc_now();
+  meta["spec"] = spec_json(spec);
+  meta["state"] = {{"epoch", state.epoch},
+                   {"global_step", state.global_step},
+                   {"batches_done_in_epoch", state.batches_done_in_epoch},
+                   {"best_metric_name", state.best_metric_name},
+                   {"best_metric", std::isnan(state.best_metric) ? json(nullptr) : json(state.best_metric)},
+                   {"options", json::parse(state.options_json)},
+                   {"scheduler", json::parse(state.scheduler_json)},
+                   {"precision", state.precision}};
+
+  torch::serialize::OutputArchive archive;
+  archive.write("mura_format_version", c10::IValue(kCheckpointFormatVersion));
+  archive.write("meta", c10::IValue(meta.dump()));
+  torch::serialize::OutputArchive weights;
+  for (const auto& p : model.named_parameters()) weights.write(p.key(), p.value().detach().to(torch::kCPU));
+  for (const auto& b : model.named_buffers()) weights.write(b.key(), b.value().to(torch::kCPU), true);
+  archive.write("model", weights);
+  if (optimizer) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    std::ostringstream bytes;
+    opt.save_to(bytes);
+    archive.write("optimizer", bytes_tensor(bytes.str()));
+  }
+  if (save_rng) archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
+  write_file_atomic(path, [&](std::ostream& out) { archive.save_to(out); });
+}
+
+Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
+  const std::string name = path.string();
+  const std::string bytes = read_file(path);
+  if (bytes.size() < 4 || bytes.compare(0, 4, "PK\x03\x04") != 0)
+    throw Error(name + ": not a mura checkpoint (not a zip archive" +
+                std::string(bytes.size() >= 2 && bytes.compare(0, 2, "\x80\x02") == 0
+                                ? "; it looks like a legacy torch.save file: use mura convert-weights"
+                                : "") +
+                ")");
+  torch::serialize::InputArchive archive;
+  try {
+    std::istringstream in(bytes);
+    archive.load_from(in, torch::kCPU);
+  } catch (const c10::Error& e) {
+    throw Error(name + ": truncated or damaged checkpoint (" + e.what_without_backtrace() + ")");
+  }
+  c10::IValue version;
+  if (!archive.try_read("mura_format_version", version) || !version.isInt())
+    throw Error(name +
+                ": not a mura checkpoint (a PyTorch archive without mura_format_version; for a "
+                "torchvision .pth state dict use mura convert-weights)");
+  Checkpoint ck;
+  ck.format_version = version.toInt();
+  if (ck.format_version > kCheckpointFormatVersion)
+    throw Error(name + ": checkpoint format_version " + std::to_string(ck.format_version) +
+                " is newer than this mura supports (" + std::to_string(kCheckpointFormatVersion) +
+                "): upgrade mura");
+  if (ck.format_version < 1)
+    throw Error(name + ": invalid checkpoint format_version " + std::to_string(ck.format_version));
+  try {
+    c10::IValue meta_v;
+    if (!archive.try_read("meta", meta_v) || !meta_v.isString())
+      throw Error("no 'meta' record");
+    const json meta = json::parse(meta_v.toStringRef());
+    ck.mura_version = meta.value("mura_version", "");
+    ck.created = meta.value("created", "");
+    ck.spec = spec_from(meta.at("spec"));
+    const json& st = meta.at("state");
+    ck.state.epoch = st.at("epoch").get<int64_t>();
+    ck.state.global_step = st.at("global_step").get<int64_t>();
+    ck.state.batches_done_in_epoch = st.value("batches_done_in_epoch", int64_t{0});
+    ck.state.best_metric_name = st.at("best_metric_name").get<std::string>();
+    ck.state.best_metric = st.at("best_metric").is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                                          : st.at("best_metric").get<double>();
+    ck.state.options_json = st.at("options").dump();
+    ck.state.scheduler_json = st.at("scheduler").dump();
+    ck.state.precision = st.at("precision").get<std::string>();
+  } catch (const json::exception& e) {
+    throw Error(name + ": damaged checkpoint metadata (" + e.what() + ")");
+  } catch (const Error& e) {
+    throw Error(name + ": damaged checkpoint (" + e.what() + ")");
+  }
+  try {
+    ck.model = models::create_model(ck.spec.arch, ck.spec.num_outputs);
+  } catch (const Error& e) {
+    throw Error(name + ": " + e.what());
+  }
+  torch::serialize::InputArchive weights;
+  if (!archive.try_read("model", weights)) throw Error(name + ": damaged checkpoint (no model weights)");
+  {
+    torch::NoGradGuard no_grad;
+    auto load_into = [&](const std::string& key, torch::Tensor& target, bool buffer) {
+      torch::Tensor t;
+      if (!weights.try_read(key, t, buffer))
+        throw Error(name + ": damaged checkpoint (tensor '" + key + "' missing)");
+      if (t.sizes() != target.sizes())
+        throw Error(name + ": damaged checkpoint (tensor '" + key + "' has the wrong shape)");
+      target.copy_(t);
+    };
+    for (auto& p : ck.model->named_parameters()) load_into(p.key(), p.value(), false);
+    for (auto& b : ck.model->named_buffers()) load_into(b.key(), b.value(), true);
+  }
+  ck.model->to(device);
+  torch::Tensor opt;
+  if (archive.try_read("optimizer", opt)) ck.optimizer_state = tensor_bytes(opt);
+  archive.try_read("rng", ck.rng_state);
+  return ck;
+}
+
+void restore_optimizer(const Checkpoint& ckpt, torch::optim::Optimizer& optimizer) {
+  if (ckpt.optimizer_state.empty()) throw Error("the checkpoint holds no optimizer state");
+  torch::serialize::InputArchive archive;
+  std::istringstream in(ckpt.optimizer_state);
+  archive.load_from(in);
+  optimizer.load(archive);
+}
+
+}  // namespace mura::weights

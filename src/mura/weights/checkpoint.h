@@ -1,0 +1,82 @@
+#pragma once
+/// mura's one checkpoint format: everything needed to use a model (architecture, head,
+/// input size, normalisation, threshold) and to resume training it (options, epoch, best
+/// metric, optimizer and scheduler state, RNG state).
+///
+/// On disk it is a LibTorch archive (a zip, like torch.save's) with the keys
+///   mura_format_version   int       (kCheckpointFormatVersion; newer versions are refused)
+///   meta                  str       JSON: spec, training state, mura version, creation time
+///   model/<name>          tensors   parameters and buffers under torchvision's names
+///   optimizer             uint8[]   the optimizer's own LibTorch archive (optional)
+///   rng                   uint8[]   torch's CPU generator state (optional)
+/// Writes are atomic (temp file, fsync, rename): a crash mid-write leaves the previous file.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include <torch/types.h>
+
+#include "mura/models/classifier.h"
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace mura::weights {
+
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+/// What a model needs at inference time.
+struct ModelSpec {
+  std::string arch;          ///< registry name, e.g. "densenet169"
+  int64_t num_outputs = 1;   ///< 1: sigmoid of one logit; 2: softmax, class 1 = abnormal
+  int image_size = 224;
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+  double threshold = 0.5;    ///< decision threshold on the abnormal probability
+};
+
+/// Where training stands (all optional for a converted, untrained model).
+struct TrainingState {
+  int64_t epoch = 0;        ///< epochs completed
+  int64_t global_step = 0;
+  int64_t batches_done_in_epoch = 0;  ///< > 0: interrupted inside epoch `epoch` + 1
+  std::string best_metric_name;  ///< e.g. "val_study_auc"
+  double best_metric = std::numeric_limits<double>::quiet_NaN();
+  std::string options_json = "{}";    ///< the training options that produced it
+  std::string scheduler_json = "{}";  ///< the scheduler's state
+  std::string precision = "fp32";
+};
+
+struct Checkpoint {
+  int64_t format_version = kCheckpointFormatVersion;
+  std::string mura_version;
+  std::string created;  ///< UTC, ISO 8601
+  ModelSpec spec;
+  TrainingState state;
+  std::shared_ptr<models::ClassifierImpl> model;
+  std::string optimizer_state;  ///< bytes of the optimizer's archive; empty when none
+  torch::Tensor rng_state;      ///< undefined when none
+};
+
+/// Writes a checkpoint atomically. `optimizer` may be null; `save_rng` stores torch's CPU
+/// generator state.
+void save_checkpoint(const std::filesystem::path& path, const ModelSpec& spec,
+                     models::ClassifierImpl& model, const TrainingState& state = {},
+                     torch::optim::Optimizer* optimizer = nullptr, bool save_rng = false);
+
+/// Reads a checkpoint and builds its model (on `device`). Throws mura::Error naming the
+/// file: missing, not a checkpoint (e.g. a .pth state dict), truncated or damaged, newer
+/// format_version, architecture unknown.
+Checkpoint load_checkpoint(const std::filesystem::path& path, torch::Device device = torch::kCPU);
+
+/// Loads the optimizer state stored in `ckpt` into `optimizer` (same parameter layout).
+void restore_optimizer(const Checkpoint& ckpt, torch::optim::Optimizer& optimizer);
+
+/// ModelSpec <-> JSON text (used by the checkpoint and by the TorchScript export).
+std::string spec_to_json(const ModelSpec& spec);
+
+}  // namespace mura::weights

@@ -1,0 +1,95 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mura/models/registry.h"
+#include "mura/util/error.h"
+
+namespace mura::models {
+namespace {
+
+TEST(Registry, BuildsEveryArchitectureByNameAndSpelling) {
+  EXPECT_EQ(known_architectures().size(), 9u);
+  EXPECT_EQ(canonical_architecture("DenseNet-169"), "densenet169");
+  EXPECT_EQ(canonical_architecture("ResNet_50"), "resnet50");
+  for (const auto& name : {"resnet18", "densenet121"}) {
+    auto m = create_model(name, 1);
+    EXPECT_EQ(m->arch(), name);
+    EXPECT_EQ(m->num_outputs(), 1);
+  }
+}
+
+TEST(Registry, UnknownNameListsTheKnownOnes) {
+  try {
+    create_model("vgg16");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("unknown architecture 'vgg16'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("densenet169"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("resnet50"), std::string::npos) << msg;
+  }
+  EXPECT_THROW(create_model("resnet18", 0), Error);
+}
+
+TEST(Models, FeatureAndLogitShapes) {
+  torch::NoGradGuard no_grad;
+  auto r = create_model("resnet18", 1);
+  r->eval();
+  EXPECT_EQ(r->forward_features(torch::randn({2, 3, 64, 64})).sizes(),
+            (std::vector<int64_t>{2, 512, 2, 2}));
+  EXPECT_EQ(r->forward(torch::randn({2, 3, 64, 96})).sizes(), (std::vector<int64_t>{2, 1}));
+  auto d = create_model("densenet121", 2);
+  d->eval();
+  EXPECT_EQ(d->forward_features(torch::randn({1, 3, 64, 64})).sizes(),
+            (std::vector<int64_t>{1, 1024, 2, 2}));
+  EXPECT_EQ(d->forward(torch::randn({1, 3, 64, 64})).sizes(), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(d->head_name(), std::string("classifier"));
+  EXPECT_EQ(r->head_name(), std::string("fc"));
+}
+
+TEST(Models, ResetHeadReplacesOnlyTheHead) {
+  auto m = create_model("resnet18", 1000);
+  const auto conv = m->named_parameters()["conv1.weight"].clone();
+  m->reset_head(1);
+  EXPECT_EQ(m->num_outputs(), 1);
+  EXPECT_EQ(m->named_parameters()["fc.weight"].sizes(), (std::vector<int64_t>{1, 512}));
+  EXPECT_TRUE(torch::equal(m->named_parameters()["conv1.weight"], conv));
+}
+
+TEST(Models, FreezeTrainsOnlyTheHeadAndKeepsBatchNormStatistics) {
+  auto m = create_model("resnet18", 1);
+  m->set_frozen(true);
+  for (auto& p : m->named_parameters())
+    EXPECT_EQ(p.value().requires_grad(), p.key().rfind("fc.", 0) == 0) << p.key();
+  m->train();
+  const auto mean_before = m->named_buffers()["bn1.running_mean"].clone();
+  const auto head_before = m->named_parameters()["fc.weight"].clone();
+  torch::optim::SGD opt(m->parameters(), 0.1);
+  const auto loss = m->forward(torch::randn({4, 3, 64, 64}) * 3 + 1).sum();
+  loss.backward();
+  opt.step();
+  EXPECT_TRUE(torch::equal(m->named_buffers()["bn1.running_mean"], mean_before))
+      << "a frozen backbone's BatchNorm statistics must not move";
+  EXPECT_FALSE(torch::equal(m->named_parameters()["fc.weight"], head_before)) << "the head trains";
+  EXPECT_FALSE(m->named_parameters()["conv1.weight"].grad().defined());
+
+  m->set_frozen(false);
+  for (auto& p : m->named_parameters()) EXPECT_TRUE(p.value().requires_grad()) << p.key();
+  m->train();
+  m->forward(torch::randn({4, 3, 64, 64}) * 3 + 1);
+  EXPECT_FALSE(torch::equal(m->named_buffers()["bn1.running_mean"], mean_before))
+      << "unfrozen, train mode updates the statistics again";
+}
+
+TEST(Models, DenseNetFreezeAlsoHoldsItsStatistics) {
+  auto m = create_model("densenet121", 1);
+  m->set_frozen(true);
+  m->train();
+  const auto before = m->named_buffers()["features.norm5.running_var"].clone();
+  m->forward(torch::randn({2, 3, 64, 64}));
+  EXPECT_TRUE(torch::equal(m->named_buffers()["features.norm5.running_var"], before));
+  EXPECT_TRUE(m->is_training());
+}
+
+}  // namespace
+}  // namespace mura::models

@@ -1,0 +1,137 @@
+// Parity with torchvision: for each of the nine architectures, the state-dict keys, shapes
+// and dtypes; eval logits at 224 and 320 after importing state dicts saved in the zip and
+// legacy formats (and, for DenseNet, with legacy key names); train-mode logits and the
+// gradients of named parameters. Fixtures are written at test time by
+// tests/reference/torchvision_parity.py with Debian's python3-torchvision (CTest fixture
+// `parity_fixtures`).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "mura/models/registry.h"
+#include "mura/util/atomic_file.h"
+#include "mura/weights/torchvision.h"
+
+namespace mura {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr double kTolerance = 1e-4;  // max abs difference of logits (the bound)
+
+class Parity : public ::testing::TestWithParam<std::string> {
+ protected:
+  fs::path dir() const { return fs::path(MURA_PARITY_DIR) / GetParam(); }
+
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(dir() / "stamp"))
+        << "parity fixtures missing in " << dir()
+        << ": the CTest fixture parity_fixtures runs tests/reference/torchvision_parity.py";
+    index_ = nlohmann::json::parse(read_file(dir() / "tensors.json"));
+    torch::set_num_threads(index_.at("threads").get<int>());
+    torch::manual_seed(123);  // our own init differs; every value must come from the file
+    model_ = models::create_model(GetParam(), 1000);
+  }
+
+  torch::Tensor ref(const std::string& name) const {
+    const auto& e = index_.at(name);
+    const std::string bytes = read_file(dir() / e.at("file").get<std::string>());
+    std::vector<int64_t> shape = e.at("shape").get<std::vector<int64_t>>();
+    auto t = torch::empty(shape, torch::kFloat32);
+    EXPECT_EQ(static_cast<std::size_t>(t.numel()) * 4, bytes.size()) << name;
+    std::memcpy(t.data_ptr<float>(), bytes.data(), bytes.size());
+    return t;
+  }
+
+  void load(const std::string& file) {
+    const auto report = weights::load_torchvision_weights(*model_, dir() / file);
+    EXPECT_TRUE(report.skipped_head.empty());
+  }
+
+  static double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+    EXPECT_EQ(a.sizes(), b.sizes());
+    return (a - b).abs().max().item<double>();
+  }
+
+  void expect_eval_logits() {
+    model_->eval();
+    torch::NoGradGuard no_grad;
+    for (const char* size : {"224", "320"}) {
+      const auto out = model_->forward(ref(std::string("input") + size));
+      const auto expect = ref(std::string("eval") + size);
+      const double d = max_abs_diff(out, expect);
+      EXPECT_LE(d, kTolerance) << GetParam() << " at " << size << ": logits differ by " << d
+                               << " (logit scale " << expect.abs().max().item<double>() << ")";
+    }
+  }
+
+  nlohmann::json index_;
+  std::shared_ptr<models::ClassifierImpl> model_;
+};
+
+TEST_P(Parity, KeysShapesAndDtypesEqualTorchvision) {
+  const auto keys = nlohmann::json::parse(read_file(dir() / "keys.json"));
+  std::map<std::string, std::pair<std::vector<int64_t>, std::string>> ours;
+  for (const auto& t : weights::model_state_dict(*model_))
+    ours[t.name] = {t.tensor.sizes().vec(), t.tensor.dtype() == torch::kInt64 ? "int64" : "float32"};
+  ASSERT_EQ(ours.size(), keys.size());
+  for (const auto& k : keys) {
+    const std::string name = k[0];
+    auto it = ours.find(name);
+    ASSERT_NE(it, ours.end()) << "torchvision key '" << name << "' missing in mura's " << GetParam();
+    EXPECT_EQ(it->second.first, k[1].get<std::vector<int64_t>>()) << name;
+    EXPECT_EQ(it->second.second, k[2].get<std::string>()) << name;
+  }
+}
+
+TEST_P(Parity, EvalLogitsFromZipFormat) {
+  load("weights.zip.pth");
+  expect_eval_logits();
+}
+
+TEST_P(Parity, EvalLogitsFromLegacyFormat) {
+  load("weights.legacy.pth");
+  expect_eval_logits();
+}
+
+TEST_P(Parity, EvalLogitsFromLegacyKeyNames) {
+  if (GetParam().rfind("densenet", 0) != 0) return;  // only DenseNet had legacy names
+  const auto report = weights::load_torchvision_weights(*model_, dir() / "weights.legacy_names.pth");
+  EXPECT_GT(report.remapped, 0u);
+  EXPECT_GT(report.defaulted, 0u) << "num_batches_tracked is absent from legacy files";
+  expect_eval_logits();
+}
+
+TEST_P(Parity, TrainModeLogitsAndGradients) {
+  load("weights.zip.pth");
+  model_->train();
+  const auto out = model_->forward(ref("input224"));
+  EXPECT_LE(max_abs_diff(out.detach(), ref("train224")), kTolerance);
+  (out * ref("train_weight")).sum().backward();
+  std::map<std::string, torch::Tensor> params;
+  for (auto& p : model_->named_parameters()) params[p.key()] = p.value();
+  int checked = 0;
+  for (const auto& [name, e] : index_.items()) {
+    if (name.rfind("grad/", 0) != 0) continue;  // also skips "threads"
+    const std::string pname = name.substr(5);
+    ASSERT_TRUE(params.count(pname)) << pname;
+    const auto expect = ref(name);
+    const auto grad = params[pname].grad();
+    ASSERT_TRUE(grad.defined()) << pname;
+    const double scale = std::max(1.0, expect.abs().max().item<double>());
+    EXPECT_LE(max_abs_diff(grad, expect), kTolerance * scale) << GetParam() << " grad of " << pname;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, Parity,
+                         ::testing::Values("resnet18", "resnet34", "resnet50", "resnet101",
+                                           "resnet152", "densenet121", "densenet161",
+                                           "densenet169", "densenet201"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace mura

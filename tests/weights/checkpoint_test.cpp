@@ -1,0 +1,149 @@
+#include "mura/weights/checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "../test_util.h"
+#include "mura/models/registry.h"
+#include "mura/util/atomic_file.h"
+#include "mura/util/error.h"
+#include "mura/weights/torchvision.h"
+
+namespace mura::weights {
+namespace {
+namespace fs = std::filesystem;
+
+void expect_load_error(const fs::path& file, const std::string& fragment) {
+  try {
+    load_checkpoint(file);
+    FAIL() << "expected an error for " << file;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+ModelSpec spec_for(const std::string& arch) {
+  ModelSpec s;
+  s.arch = arch;
+  s.num_outputs = 1;
+  s.image_size = 320;
+  s.threshold = 0.42;
+  return s;
+}
+
+TEST(Checkpoint, RoundTripKeepsSpecStateAndEveryTensor) {
+  test::TempDir tmp;
+  torch::manual_seed(5);
+  auto m = models::create_model("densenet121", 1);
+  TrainingState st;
+  st.epoch = 7;
+  st.global_step = 1234;
+  st.best_metric_name = "val_study_auc";
+  st.best_metric = 0.8765;
+  st.options_json = R"({"lr":0.0001,"model":"densenet121"})";
+  st.scheduler_json = R"({"kind":"plateau","bad_epochs":1})";
+  save_checkpoint(tmp / "c.ckpt", spec_for("densenet121"), *m, st);
+  const Checkpoint c = load_checkpoint(tmp / "c.ckpt");
+  EXPECT_EQ(c.format_version, kCheckpointFormatVersion);
+  EXPECT_EQ(c.mura_version, MURA_VERSION);
+  EXPECT_EQ(c.spec.arch, "densenet121");
+  EXPECT_EQ(c.spec.image_size, 320);
+  EXPECT_DOUBLE_EQ(c.spec.threshold, 0.42);
+  EXPECT_FLOAT_EQ(c.spec.mean[1], 0.456f);
+  EXPECT_EQ(c.state.epoch, 7);
+  EXPECT_EQ(c.state.global_step, 1234);
+  EXPECT_EQ(c.state.best_metric_name, "val_study_auc");
+  EXPECT_DOUBLE_EQ(c.state.best_metric, 0.8765);
+  EXPECT_NE(c.state.options_json.find("\"lr\":0.0001"), std::string::npos) << c.state.options_json;
+  const auto a = model_state_dict(*m), b = model_state_dict(*c.model);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].name, b[i].name);
+    EXPECT_TRUE(torch::equal(a[i].tensor, b[i].tensor)) << a[i].name;
+  }
+  EXPECT_TRUE(c.optimizer_state.empty());
+  EXPECT_FALSE(c.rng_state.defined());
+}
+
+TEST(Checkpoint, OptimizerAndRngStateResumeExactly) {
+  test::TempDir tmp;
+  torch::manual_seed(9);
+  auto m = models::create_model("resnet18", 1);
+  torch::optim::Adam opt(m->parameters(), torch::optim::AdamOptions(1e-3));
+  const auto x = torch::randn({2, 3, 32, 32});
+  auto step = [&](models::ClassifierImpl& model, torch::optim::Optimizer& o) {
+    o.zero_grad();
+    model.forward(x).sum().backward();
+    o.step();
+  };
+  step(*m, opt);
+  save_checkpoint(tmp / "c.ckpt", spec_for("resnet18"), *m, {}, &opt, /*save_rng=*/true);
+  const auto r1 = torch::rand({4});  // what the generator gives after the save
+
+  Checkpoint c = load_checkpoint(tmp / "c.ckpt");
+  ASSERT_FALSE(c.optimizer_state.empty());
+  torch::optim::Adam opt2(c.model->parameters(), torch::optim::AdamOptions(1e-3));
+  restore_optimizer(c, opt2);
+  step(*m, opt);
+  step(*c.model, opt2);
+  EXPECT_TRUE(torch::equal(m->named_parameters()["conv1.weight"], c.model->named_parameters()["conv1.weight"]))
+      << "the second Adam step must match after a restore (moments restored)";
+  ASSERT_TRUE(c.rng_state.defined());
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  gen.set_state(c.rng_state);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), r1));
+}
+
+TEST(Checkpoint, TruncatedFilesAreRejectedAtEveryOffset) {
+  test::TempDir tmp;
+  auto m = models::create_model("resnet18", 1);
+  save_checkpoint(tmp / "c.ckpt", spec_for("resnet18"), *m);
+  const std::string bytes = read_file(tmp / "c.ckpt");
+  for (std::size_t cut : {std::size_t{3}, std::size_t{100}, bytes.size() / 3, bytes.size() / 2,
+                          bytes.size() - 100, bytes.size() - 1}) {
+    const fs::path f = tmp / ("cut" + std::to_string(cut) + ".ckpt");
+    test::write_text(f, bytes.substr(0, cut));
+    EXPECT_THROW(load_checkpoint(f), Error) << "cut at " << cut;
+  }
+  expect_load_error(tmp / ("cut" + std::to_string(bytes.size() / 2) + ".ckpt"), "truncated or damaged");
+}
+
+TEST(Checkpoint, ForeignFilesAreRejectedByName) {
+  test::TempDir tmp;
+  test::write_png(tmp / "image.png");
+  expect_load_error(tmp / "image.png", "not a mura checkpoint (not a zip archive");
+  expect_load_error(tmp / "missing.ckpt", "cannot open");
+  // a LibTorch archive that is not a mura checkpoint
+  torch::serialize::OutputArchive other;
+  other.write("weights", torch::zeros({3}));
+  other.save_to((tmp / "other.pt").string());
+  expect_load_error(tmp / "other.pt", "without mura_format_version");
+}
+
+TEST(Checkpoint, NewerFormatVersionIsRefusedByName) {
+  test::TempDir tmp;
+  torch::serialize::OutputArchive a;
+  a.write("mura_format_version", c10::IValue(int64_t{99}));
+  a.write("meta", c10::IValue(std::string("{}")));
+  a.save_to((tmp / "future.ckpt").string());
+  expect_load_error(tmp / "future.ckpt", "format_version 99 is newer than this mura supports (1)");
+}
+
+TEST(Checkpoint, SaveReplacesAtomically) {
+  test::TempDir tmp;
+  auto m = models::create_model("resnet18", 1);
+  save_checkpoint(tmp / "c.ckpt", spec_for("resnet18"), *m);
+  TrainingState st;
+  st.epoch = 2;
+  save_checkpoint(tmp / "c.ckpt", spec_for("resnet18"), *m, st);
+  EXPECT_EQ(load_checkpoint(tmp / "c.ckpt").state.epoch, 2);
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path())) ++files;
+  EXPECT_EQ(files, 1u);
+  EXPECT_THROW(save_checkpoint(tmp / "d.ckpt", spec_for("resnet50"), *m), Error);
+}
+
+}  // namespace
+}  // namespace mura::weights
