@@ -104,6 +104,11 @@ TEST_F(TrainCli, ResumeContinuesToTheTotalEpochs) {
   EXPECT_TRUE(contains(r.out, "epoch 3/3")) << r.out;
   EXPECT_FALSE(contains(r.out, "epoch 1/3")) << r.out;
   EXPECT_EQ(lines_of(out() + "/metrics.csv"), 4u);
+  // a fresh run into the same folder would destroy the checkpoints: refused
+  r = run_mura("train --data-dir '" + data() + "' --model resnet18 --epochs 1 --output-dir '" + out() + "' --no-progress");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.out, "already holds a training run")) << r.out;
+  EXPECT_TRUE(contains(r.out, "--overwrite")) << r.out;
   r = run_mura("train --data-dir '" + data() + "' --load-checkpoint '" + out() + "/last.ckpt' --epochs 2 --output-dir '" +
                out() + "' --no-progress");
   EXPECT_EQ(r.exit_code, 1);
@@ -134,9 +139,11 @@ TEST_F(TrainCli, ExportedModelAndBadInputs) {
 
 TEST_F(TrainCli, CtrlCWritesAResumableCheckpoint) {
   const std::string run = dir_->path() / "interrupted";
-  const auto r = test::run_command("timeout -s INT 12 '" + std::string(MURA_BINARY) + "' train --data-dir '" + data() +
+  // SIGINT after 12 s, as Ctrl-C would send it; --preserve-status keeps mura's exit code
+  const auto r = test::run_command("timeout --preserve-status -s INT 12 '" + std::string(MURA_BINARY) +
+                                   "' train --data-dir '" + data() +
                                    "' --model resnet18 --img-size 32 --batch-size 4 --epochs 500 --output-dir '" +
-                                   run + "' --no-progress --cache memory; echo \"rc=$?\"");
+                                   run + "' --no-progress --cache memory 2>&1; echo \"rc=$?\"");
   EXPECT_TRUE(contains(r.out, "rc=130")) << r.out;
   EXPECT_TRUE(contains(r.out, "interrupted: wrote")) << r.out;
   const auto info = run_mura("info '" + run + "/last.ckpt'");

@@ -20,6 +20,8 @@ void add_export_command(CLI::App& app, Runner& run);
 void add_info_command(CLI::App& app, Runner& run);
 void add_train_command(CLI::App& app, Runner& run);
 void add_evaluate_command(CLI::App& app, Runner& run);
+void add_predict_command(CLI::App& app, Runner& run);
+void add_explain_command(CLI::App& app, Runner& run);
 
 /// --data-dir / --data_dir (required).
 void add_data_dir_flag(CLI::App& sub, std::string& dir);

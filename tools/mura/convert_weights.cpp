@@ -71,7 +71,7 @@ void add_convert_weights_command(CLI::App& app, Runner& run) {
       ->check(CLI::Range(1, 100000));
   sub->add_option("--img-size,--img_size,--image-size", o->image_size, "input size the model is meant for")
       ->capture_default_str()
-      ->check(CLI::Range(32, 2048));
+      ->check(CLI::Range(16, 2048));
   sub->callback([o, &run] { run = [o] { return run_convert(*o); }; });
 }
 

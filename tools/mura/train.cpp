@@ -20,7 +20,7 @@ std::string normalize_monitor(const std::string& m) {
   if (m == "auc" || m == "val_auc" || m == "auroc" || m == "study_auc") return "auc";
   if (m == "accuracy" || m == "acc" || m == "val_acc" || m == "val_accuracy") return "accuracy";
   if (m == "loss" || m == "val_loss") return "loss";
-  throw Error("--monitor: expected auc, accuracy or loss, got '" + m + "'");
+  throw CLI::ValidationError("--monitor", "expected auc, accuracy or loss, got '" + m + "'");
 }
 
 }  // namespace
@@ -66,7 +66,7 @@ void add_train_command(CLI::App& app, Runner& run) {
                   "split: validate on the patient-level split of train; valid: on the official valid split")
       ->check(CLI::IsMember({"split", "valid"}));
   sub->add_option("--img-size,--img_size,--image-size", o->image_size, "input size (224; 320 in the MURA paper)")
-      ->check(CLI::Range(32, 2048));
+      ->check(CLI::Range(16, 2048));
   sub->add_option("--rotate", o->rotate, "random rotation, degrees")->check(CLI::Range(0.0, 180.0));
   sub->add_flag("--no-hflip", *no_hflip, "no random horizontal flips");
   sub->add_option("--brightness", o->brightness, "brightness jitter")->check(CLI::Range(0.0, 1.0));
@@ -76,6 +76,7 @@ void add_train_command(CLI::App& app, Runner& run) {
   sub->add_option("--output-dir,--output_dir", o->output_dir, "where checkpoints and metrics go");
   sub->add_option("--checkpoint,--checkpoint_path,--checkpoint-path", o->checkpoint,
                   "best-model path (default OUTPUT_DIR/best.ckpt)");
+  sub->add_flag("--overwrite", o->overwrite, "replace an earlier run's checkpoints and metrics in --output-dir");
   sub->add_option("--device", o->device)->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sub->add_flag("--amp", o->amp, "bf16 autocast (CPU with native bf16, or CUDA)");
   sub->add_option("--seed", o->seed);

@@ -203,7 +203,15 @@ Batch Loader::build(std::uint64_t epoch, const std::vector<std::size_t>& members
   for (std::size_t j = 0; j < members.size(); ++j) {
     const std::size_t i = members[j];
     const Sample& s = samples_[i];
-    cv::Mat img = resized_image(i);
+    cv::Mat img;
+    try {
+      img = resized_image(i);
+      batch.errors.emplace_back();
+    } catch (const Error& e) {
+      if (!options_.skip_unreadable) throw;
+      batch.errors.emplace_back(e.what());
+      img = cv::Mat::zeros(size, size, CV_8UC1);
+    }
     if (options_.transform.augments())
       img = augment(img, options_.transform, sample_seed(options_.seed, epoch, i));
     normalize_into(img, options_.transform, images + j * per_image);

@@ -58,6 +58,8 @@ struct LoaderOptions {
   std::uint64_t seed = 42;
   TransformOptions transform;
   DecodeOptions decode;
+  /// Report unreadable images in Batch::errors (their slot is zeros) instead of throwing.
+  bool skip_unreadable = false;
   CacheMode cache = CacheMode::None;
   std::filesystem::path cache_dir = ".cache/mura";  ///< for CacheMode::Disk
 };
@@ -67,6 +69,8 @@ struct Batch {
   torch::Tensor labels;  ///< [B] float32, 0 or 1
   std::vector<std::size_t> indices;  ///< positions of the samples in the loader's list
   std::vector<std::string> studies, patients, body_parts;
+  /// With LoaderOptions::skip_unreadable: per image, empty or the error that made it unusable.
+  std::vector<std::string> errors;
   std::size_t size() const { return indices.size(); }
 };
 

@@ -17,6 +17,7 @@
 #include "mura/eval/inference.h"
 #include "mura/train/trainer.h"
 #include "mura/util/atomic_file.h"
+#include "mura/util/device.h"
 #include "mura/util/error.h"
 #include "mura/weights/checkpoint.h"
 
@@ -102,15 +103,6 @@ std::string parts_text(const std::map<std::string, BinaryMetrics>& parts) {
   return o.str();
 }
 
-torch::Device pick_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" && !torch::cuda::is_available())
-    throw Error("--device cuda: this LibTorch build has no CUDA or no GPU is visible");
-  if (name == "cuda") return torch::kCUDA;
-  if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
-  throw Error("--device: expected auto, cpu or cuda, got '" + name + "'");
-}
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -122,7 +114,7 @@ std::string csv_field(const std::string& s) {
 
 EvaluateResult evaluate(const EvaluateOptions& o) {
   if (o.checkpoints.empty()) throw Error("--checkpoint: give at least one checkpoint");
-  const torch::Device device = pick_device(o.device);
+  const torch::Device device = resolve_device(o.device);
   std::vector<weights::Checkpoint> ckpts;
   for (const auto& c : o.checkpoints) ckpts.push_back(weights::load_checkpoint(c, device));
 

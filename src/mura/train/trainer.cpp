@@ -22,6 +22,7 @@
 #include "mura/train/loss.h"
 #include "mura/train/schedule.h"
 #include "mura/util/atomic_file.h"
+#include "mura/util/device.h"
 #include "mura/util/error.h"
 #include "mura/util/torch_compat.h"
 #include "mura/weights/checkpoint.h"
@@ -66,17 +67,6 @@ TrainOptions options_from_json(const std::string& text) {
 }
 
 namespace {
-
-torch::Device pick_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda") {
-    if (!torch::cuda::is_available())
-      throw Error("--device cuda: this LibTorch build has no CUDA or no GPU is visible");
-    return torch::kCUDA;
-  }
-  if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
-  throw Error("--device: expected auto, cpu or cuda, got '" + name + "'");
-}
 
 double monitored(const std::string& monitor, const EpochRecord& r) {
   if (monitor == "auc") return r.study_auc;
@@ -201,7 +191,7 @@ struct Validation {
 
 TrainResult train(const TrainOptions& opt_in) {
   TrainOptions o = opt_in;
-  const torch::Device device = pick_device(o.device);
+  const torch::Device device = resolve_device(o.device);
   if (o.threads > 0) torch::set_num_threads(o.threads);
   if (o.monitor != "auc" && o.monitor != "accuracy" && o.monitor != "loss")
     throw Error("--monitor: expected auc, accuracy or loss, got '" + o.monitor + "'");
@@ -328,6 +318,13 @@ TrainResult train(const TrainOptions& opt_in) {
   fs::create_directories(out_dir);
   const fs::path best_path = o.checkpoint.empty() ? out_dir / "best.ckpt" : fs::path(o.checkpoint);
   const fs::path last_path = out_dir / "last.ckpt";
+  if (o.load_checkpoint.empty() && !o.overwrite) {
+    for (const fs::path& p : {best_path, last_path, out_dir / "metrics.jsonl"})
+      if (fs::exists(p))
+        throw Error("--output-dir " + o.output_dir + " already holds a training run (" + p.filename().string() +
+                    "): resume it with --load-checkpoint " + last_path.string() +
+                    ", choose another --output-dir, or pass --overwrite");
+  }
   if (!o.load_checkpoint.empty()) {
     if (!resume.optimizer_state.empty()) weights::restore_optimizer(resume, *optimizer);
     scheduler.load_state_json(resume.state.scheduler_json);

@@ -55,6 +55,7 @@ struct TrainOptions {
   // run
   std::string output_dir = "outputs";
   std::string checkpoint;               ///< best-model path; default output_dir/best.ckpt
+  bool overwrite = false;               ///< replace an earlier run's files in output_dir
   std::string device = "auto";          ///< auto | cpu | cuda
   bool amp = false;                     ///< bf16 autocast (CPU with native bf16, or CUDA)
   std::uint64_t seed = 42;

@@ -1,0 +1,44 @@
+#pragma once
+/// Grad-CAM (Selvaraju et al. 2017) and Grad-CAM++ (Chattopadhay et al. 2018) for the
+/// abnormal logit, at the last convolutional stage (ClassifierImpl::forward_features:
+/// ResNet's layer4, DenseNet's features after norm5 and its ReLU).
+///
+///   A = features [B,C,h,w], g = d(abnormal logit)/dA (per image: the logit of image b
+///   depends on A[b] only, so one backward of the summed logits gives every g[b])
+///   Grad-CAM:   w_c = mean_hw g_c;                 cam = ReLU(sum_c w_c A_c)
+///   Grad-CAM++: a_c = g^2 / (2 g^2 + sum_hw(A_c) g^3) (0 where g = 0);
+///               w_c = sum_hw a_c ReLU(g_c);        cam = ReLU(sum_c w_c A_c)
+///   normalised per image to [0, 1] by (cam - min) / (max - min) (all zeros when flat).
+/// The abnormal logit is the single logit of a 1-output head, class 1's of a 2-output head.
+///
+/// The model runs in eval mode (BatchNorm uses running statistics) and gradients are taken
+/// with torch::autograd::grad with respect to A only, so nothing accumulates in the
+/// parameters' .grad; the model's train/eval mode is restored afterwards.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "mura/models/classifier.h"
+
+namespace mura::explain {
+
+enum class CamMethod { GradCam, GradCamPlusPlus };
+CamMethod parse_cam_method(const std::string& name);  ///< "gradcam" | "gradcam++"
+const char* cam_method_name(CamMethod m);
+
+struct CamBatch {
+  torch::Tensor cams;           ///< [B, h, w] float32 in [0, 1], on the CPU
+  torch::Tensor probabilities;  ///< [B] float64, P(abnormal)
+};
+
+/// CAMs of one model for a normalised batch [B,3,H,W] (on the model's device).
+CamBatch compute_cam(models::ClassifierImpl& model, const torch::Tensor& images, CamMethod method);
+
+/// Ensemble: the mean of the members' normalised CAMs (each upsampled to the largest
+/// member's feature size) and the mean probability.
+CamBatch compute_cam(const std::vector<std::shared_ptr<models::ClassifierImpl>>& models,
+                     const torch::Tensor& images, CamMethod method);
+
+}  // namespace mura::explain
