@@ -16,7 +16,8 @@ import sys
 
 import torch
 import torch.nn.functional as F
-import torchvision
+
+from reference_models import calibrated_model
 
 
 def normalise(cam):
@@ -46,16 +47,7 @@ def save(path, t):
 
 def make(arch, out):
     os.makedirs(out, exist_ok=True)
-    torch.manual_seed(0)
-    m = getattr(torchvision.models, arch)(weights=None, num_classes=1)
-    bns = [x for x in m.modules() if isinstance(x, torch.nn.BatchNorm2d)]
-    for b in bns:
-        b.momentum = None
-    m.train()
-    with torch.no_grad():
-        m(torch.randn(4, 3, 128, 128))
-    for b in bns:
-        b.momentum = 0.1
+    m = calibrated_model(arch, num_classes=1)
     m.eval()
     torch.save(m.state_dict(), os.path.join(out, "weights.pth"))
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(5))

@@ -21,7 +21,8 @@ import os
 import sys
 
 import torch
-import torchvision
+
+from reference_models import calibrated_model
 
 ARCHS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
          "densenet121", "densenet161", "densenet169", "densenet201"]
@@ -52,17 +53,7 @@ def write_tensor(outdir, index, name, t):
 
 def make(arch, outdir):
     os.makedirs(outdir, exist_ok=True)
-    torch.manual_seed(0)
-    model = getattr(torchvision.models, arch)(weights=None)
-    # calibrate BatchNorm statistics on one batch (momentum None = exact batch statistics)
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    for m in bns:
-        m.momentum = None
-    model.train()
-    with torch.no_grad():
-        model(torch.randn(4, 3, 128, 128))
-    for m in bns:
-        m.momentum = 0.1
+    model = calibrated_model(arch)
 
     sd = model.state_dict()
     with open(os.path.join(outdir, "keys.json"), "w") as f:

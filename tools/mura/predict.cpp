@@ -11,6 +11,7 @@
 #include "mura/explain/predict.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
+#include "mura/util/strings.h"
 
 namespace mura::cli {
 
@@ -25,13 +26,6 @@ struct PredictCli {
   std::string csv;
   bool json = false;
 };
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 int run_predict(PredictCli& c) {
   if (!c.predict_image.empty()) c.paths.push_back(c.predict_image);
@@ -56,9 +50,9 @@ int run_predict(PredictCli& c) {
     for (const auto& im : r.images) {
       char p[32];
       std::snprintf(p, sizeof p, "%.6f", im.probability);
-      out << csv_field(im.path) << "," << im.body_part << "," << csv_field(im.study) << ","
+      out << csv_escape(im.path) << "," << im.body_part << "," << csv_escape(im.study) << ","
           << (im.error.empty() ? p : "") << "," << (im.error.empty() ? std::to_string(im.label) : "") << ","
-          << csv_field(im.error) << "\n";
+          << csv_escape(im.error) << "\n";
     }
     write_file_atomic(c.csv, out.str());
   }

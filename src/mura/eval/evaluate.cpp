@@ -19,6 +19,7 @@
 #include "mura/util/atomic_file.h"
 #include "mura/util/device.h"
 #include "mura/util/error.h"
+#include "mura/util/strings.h"
 #include "mura/weights/checkpoint.h"
 
 namespace mura::eval {
@@ -101,13 +102,6 @@ std::string parts_text(const std::map<std::string, BinaryMetrics>& parts) {
     o << line;
   }
   return o.str();
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 }  // namespace
@@ -232,10 +226,10 @@ EvaluateResult evaluate(const EvaluateOptions& o) {
   for (std::size_t i = 0; i < samples.size(); ++i) {
     char p[32];
     std::snprintf(p, sizeof p, "%.9g", probs[i]);
-    img_csv << csv_field(ds.images[idx[i]].mura_path) << "," << samples[i].body_part << ","
-            << csv_field(samples[i].study) << "," << samples[i].label << "," << p << "\n";
+    img_csv << csv_escape(ds.images[idx[i]].mura_path) << "," << samples[i].body_part << ","
+            << csv_escape(samples[i].study) << "," << samples[i].label << "," << p << "\n";
   }
-  for (const auto& s : studies) study_csv << csv_field(s.study) << "," << (s.probability >= threshold ? 1 : 0) << "\n";
+  for (const auto& s : studies) study_csv << csv_escape(s.study) << "," << (s.probability >= threshold ? 1 : 0) << "\n";
   write_file_atomic(out / "metrics.json", j.dump(2) + "\n");
   write_file_atomic(out / "predictions_images.csv", img_csv.str());
   write_file_atomic(out / "predictions_studies.csv", study_csv.str());

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "mura/data/dataset.h"
 #include "mura/data/loader.h"
@@ -192,7 +193,8 @@ struct Validation {
 TrainResult train(const TrainOptions& opt_in) {
   TrainOptions o = opt_in;
   const torch::Device device = resolve_device(o.device);
-  if (o.threads > 0) torch::set_num_threads(o.threads);
+  torch::set_num_threads(o.threads > 0 ? o.threads
+                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   if (o.monitor != "auc" && o.monitor != "accuracy" && o.monitor != "loss")
     throw Error("--monitor: expected auc, accuracy or loss, got '" + o.monitor + "'");
   if (o.optimizer != "adam" && o.optimizer != "adamw")
