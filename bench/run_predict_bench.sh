@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `mura predict` on a folder against the seeds' Python inference loop, same files, same
+# architecture and weights, same size, batch and threads, in one run.
+#   bash bench/run_predict_bench.sh BUILD_DIR [DATA_DIR]
+# Environment: ARCH (densenet169) SIZE (224) BATCH (16) N (300 images) THREADS (nproc)
+set -euo pipefail
+BUILD_DIR="$(cd "$1" && pwd)"
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+PY="${MURA_PYTHON:-/usr/bin/python3}"
+ARCH="${ARCH:-densenet169}" SIZE="${SIZE:-224}" BATCH="${BATCH:-16}" N="${N:-300}" THREADS="${THREADS:-$(nproc)}"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/mura-predict-bench.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+DATA="${2:-$REPO/../shared/data/fracatlas}"
+if [[ ! -d "$DATA" ]]; then
+  "$BUILD_DIR/mura" synth --out "$TMP/MURA-synth" --patients 200 >&2
+  DATA="$TMP/MURA-synth"
+fi
+# the same N images, in one folder of links, for both sides
+mkdir -p "$TMP/images"
+find "$DATA" -name '*.png' | sort | head -n "$N" > "$TMP/list.txt"
+i=0; while read -r f; do ln -s "$f" "$TMP/images/$(printf '%05d' $i).png"; i=$((i+1)); done < "$TMP/list.txt"
+cat $(cat "$TMP/list.txt") > /dev/null   # warm the page cache
+"$PY" - "$ARCH" "$TMP/w.pth" <<'PYEOF'
+import sys, torch, torchvision
+torch.manual_seed(0)
+torch.save(getattr(torchvision.models, sys.argv[1])(weights=None, num_classes=1).state_dict(), sys.argv[2])
+PYEOF
+"$BUILD_DIR/mura" convert-weights --input "$TMP/w.pth" --output "$TMP/w.ckpt" --img-size "$SIZE" >&2
+echo "# $N images from $DATA, $ARCH at $SIZE px, batch $BATCH, $THREADS threads" >&2
+peer=$("$PY" "$REPO/bench/peer/predict_peer.py" --list "$TMP/list.txt" --weights "$TMP/w.pth" --arch "$ARCH" \
+  --img-size "$SIZE" --batch-size "$BATCH" --threads "$THREADS")
+echo "$peer"
+t0=$(date +%s.%N)
+OMP_NUM_THREADS="$THREADS" "$BUILD_DIR/mura" predict "$TMP/images" --checkpoint "$TMP/w.ckpt" --batch-size "$BATCH" \
+  --csv "$TMP/mura.csv" > /dev/null
+t1=$(date +%s.%N)
+"$PY" - "$peer" "$t0" "$t1" "$N" <<'PYEOF'
+import json, sys
+peer = json.loads(sys.argv[1]); t0, t1, n = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+mura = n / (t1 - t0)
+print(json.dumps({"impl": "mura", "images": n, "seconds": round(t1 - t0, 3), "images_per_s": round(mura, 2),
+                  "note": "whole command: start-up, checkpoint load, decode, inference, CSV"}))
+print("mura predict %.1f img/s vs peer %.1f img/s: %.2fx (target >= 1.5x)" % (mura, peer["images_per_s"],
+                                                                           mura / peer["images_per_s"]))
+PYEOF
