@@ -6,8 +6,9 @@
 // training loop's data pipeline overhead is measured against (bench/run_train_bench.sh).
 //
 //   mura_bench_train_step [--arch resnet18] [--img-size 128] [--batch-size 32]
-//                         [--steps 20] [--threads 0] [--lr 1e-3] [--seed 1]
+//                         [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] [--seed 1] [--amp]
 //
+// --amp runs forward and loss under bf16 autocast, as `mura train --amp` does.
 // --threads 0 keeps LibTorch's default intra-op thread count (what `mura train --threads 0`
 // does); the JSON line reports the count actually used. One JSON line on stdout:
 //   {"impl":"mura","mode":"compute-only","arch":"resnet18",...,"images_per_s":...}
@@ -21,6 +22,7 @@
 
 #include "mura/models/registry.h"
 #include "mura/util/error.h"
+#include "mura/util/torch_compat.h"
 
 namespace {
 
@@ -33,12 +35,13 @@ struct Args {
   int threads = 0;
   double lr = 1e-3;
   std::uint64_t seed = 1;
+  bool amp = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   if (!why.empty()) std::cerr << "mura_bench_train_step: " << why << "\n";
   std::cerr << "usage: mura_bench_train_step [--arch resnet18] [--img-size 128] [--batch-size 32]\n"
-               "                             [--steps 20] [--threads 0] [--lr 1e-3] [--seed 1]\n";
+               "                             [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] [--seed 1] [--amp]\n";
   std::exit(why.empty() ? 0 : 2);
 }
 
@@ -54,6 +57,10 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") usage("");
+    if (flag == "--amp") {
+      a.amp = true;
+      continue;
+    }
     std::string value;
     const auto eq = flag.find('=');
     if (eq != std::string::npos) {
@@ -99,8 +106,12 @@ int main(int argc, char** argv) {
 
     double loss_sum = 0;
     auto step = [&] {
-      const auto logits = model->forward(x);
-      const auto loss = torch::binary_cross_entropy_with_logits(logits.select(1, 0), y, w);
+      torch::Tensor loss;
+      {
+        mura::compat::AutocastGuard autocast(torch::kCPU, torch::kBFloat16, a.amp);
+        const auto logits = model->forward(x).to(torch::kFloat32);
+        loss = torch::binary_cross_entropy_with_logits(logits.select(1, 0), y, w);
+      }
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -112,10 +123,10 @@ int main(int argc, char** argv) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double images = static_cast<double>(a.steps) * a.batch_size;
     std::printf("{\"impl\":\"mura\",\"mode\":\"compute-only\",\"arch\":\"%s\",\"img_size\":%d,"
-                "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,\"threads\":%d,\"seconds\":%.4f,"
+                "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,\"threads\":%d,\"amp\":%s,\"seconds\":%.4f,"
                 "\"s_per_step\":%.4f,\"images_per_s\":%.1f,\"mean_loss\":%.4f}\n",
                 model->arch().c_str(), a.img_size, a.batch_size, a.steps, a.warmup,
-                torch::get_num_threads(), secs, secs / a.steps, images / secs,
+                torch::get_num_threads(), a.amp ? "true" : "false", secs, secs / a.steps, images / secs,
                 loss_sum / (a.warmup + a.steps));
   } catch (const mura::Error& e) {
     std::cerr << "mura_bench_train_step: " << e.what() << "\n";
