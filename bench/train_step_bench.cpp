@@ -9,16 +9,18 @@
 //                         [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] [--seed 1] [--amp]
 //
 // --amp runs forward and loss under bf16 autocast, as `mura train --amp` does.
-// --threads 0 keeps LibTorch's default intra-op thread count (what `mura train --threads 0`
+// --threads 0 uses every core (std::thread::hardware_concurrency(), as `mura train --threads 0`
 // does); the JSON line reports the count actually used. One JSON line on stdout:
 //   {"impl":"mura","mode":"compute-only","arch":"resnet18",...,"images_per_s":...}
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "mura/models/registry.h"
 #include "mura/util/error.h"
@@ -93,7 +95,8 @@ Args parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   try {
-    if (a.threads > 0) torch::set_num_threads(a.threads);
+    torch::set_num_threads(a.threads > 0 ? a.threads
+                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     torch::manual_seed(a.seed);
     auto model = mura::models::create_model(a.arch, 1);
     model->train();
