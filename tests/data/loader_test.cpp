@@ -116,6 +116,23 @@ TEST(Loader, SameOutputWithAnyNumberOfWorkers) {
   }
 }
 
+TEST(Loader, ChannelsLastBatchesHoldTheSameValuesInNhwcLayout) {
+  test::TempDir tmp;
+  const auto samples = write_samples(tmp.path(), 9);
+  LoaderOptions o = small_options();
+  Loader plain(samples, o);
+  o.channels_last = true;
+  Loader nhwc(samples, o);
+  const auto a = run_epoch(plain, 1), b = run_epoch(nhwc, 1);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    EXPECT_TRUE(b[k].images.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    EXPECT_FALSE(a[k].images.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    EXPECT_EQ(a[k].images.sizes(), b[k].images.sizes());
+    EXPECT_TRUE(torch::equal(a[k].images, b[k].images)) << "batch " << k;
+  }
+}
+
 TEST(Loader, EpochsShuffleDifferentlyAndRepeat) {
   test::TempDir tmp;
   LoaderOptions o = small_options();

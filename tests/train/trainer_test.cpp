@@ -176,6 +176,38 @@ TEST(Training, KillingTheProcessDuringACheckpointWriteLeavesTheOldOneLoadable) {
   EXPECT_NO_THROW(weights::load_checkpoint(path));
 }
 
+TEST(Training, CheckpointsRecordThePrecisionAndMemoryFormat) {
+  test::TempDir tmp;
+  const fs::path data = synth(tmp.path(), 12, 4);
+  stop_requested() = false;
+  for (const char* precision : {"fp32", "bf16"}) {
+    TrainOptions o = tiny(data, tmp / precision);
+    o.epochs = 1;
+    o.max_steps = 2;
+    o.precision = precision;
+    o.channels_last = std::string(precision) == "bf16";
+    const auto r = train(o);
+    const auto c = weights::load_checkpoint(r.last_checkpoint);
+    EXPECT_EQ(c.state.precision, precision);
+    EXPECT_EQ(c.state.channels_last, o.channels_last);
+    EXPECT_EQ(options_from_json(c.state.options_json).precision, precision);
+    // BatchNorm statistics and weights stay fp32 under bf16 autocast
+    for (const auto& t : weights::model_state_dict(*c.model))
+      if (t.tensor.is_floating_point()) {
+        EXPECT_EQ(t.tensor.scalar_type(), torch::kFloat32) << t.name;
+      }
+  }
+  TrainOptions o = tiny(data, tmp / "fp16");
+  o.precision = "fp16";
+  o.device = "cpu";
+  try {
+    train(o);
+    FAIL() << "fp16 on a CPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision fp16 needs a CUDA device"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Training, BadOptionsAreErrors) {
   test::TempDir tmp;
   const fs::path data = synth(tmp.path(), 8, 2);

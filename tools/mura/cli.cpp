@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <cctype>
 #include <iostream>
 
 #include "mura/util/error.h"
@@ -22,6 +23,31 @@ void add_skip_bad_flag(CLI::App& sub, bool& skip_bad) {
   sub.add_flag("--skip-bad,--skip_bad", skip_bad,
                "skip bad data set entries (missing images, malformed lines, label mismatches) "
                "and print their counts, instead of failing");
+}
+
+void add_precision_flags(CLI::App& sub, std::string& precision, bool& channels_last) {
+  sub.add_option("--precision", precision,
+                 "auto (bf16 where the CPU/GPU computes it natively, else fp32), fp32, bf16, "
+                 "fp16 (CUDA; training uses loss scaling)")
+      ->transform([](std::string v) {
+        for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (v != "auto" && v != "fp32" && v != "bf16" && v != "fp16" && v != "amp")
+          throw CLI::ValidationError("--precision", "expected auto, fp32, bf16 or fp16, got '" + v + "'");
+        return v;
+      });
+  sub.add_flag_callback("--amp", [&precision] { precision = "amp"; },
+                        "mixed precision: bf16 autocast (fp16 on a GPU without bf16)");
+  sub.add_flag("--channels-last,!--no-channels-last", channels_last,
+               "channels-last memory format for the model and its batches");
+}
+
+void add_thread_flags(CLI::App& sub, int& workers, int& threads) {
+  sub.add_option("--workers,--num-workers,--num_workers", workers,
+                 "loader threads (default: chosen from the cores; 0 decodes on the main thread)")
+      ->check(CLI::Range(0, 256))
+      ->default_str("auto");
+  sub.add_option("--threads", threads, "compute threads (0: chosen from the cores)")
+      ->check(CLI::Range(0, 1024));
 }
 
 data::Dataset load_dataset(const std::string& dir, const std::vector<std::string>& tasks,

@@ -30,6 +30,12 @@ void add_tasks_flag(CLI::App& sub, std::vector<std::string>& tasks);
 /// --skip-bad / --skip_bad.
 void add_skip_bad_flag(CLI::App& sub, bool& skip_bad);
 
+/// --precision auto|fp32|bf16|fp16 (and --amp = low precision even where auto would not:
+/// bf16, or fp16 on a GPU without bf16), --channels-last / --no-channels-last.
+void add_precision_flags(CLI::App& sub, std::string& precision, bool& channels_last);
+/// --workers / --num-workers / --num_workers (default: chosen) and --threads (0: chosen).
+void add_thread_flags(CLI::App& sub, int& workers, int& threads);
+
 /// Indexes the data set and applies the body-part filter, with flag names in errors.
 data::Dataset load_dataset(const std::string& dir, const std::vector<std::string>& tasks,
                            bool skip_bad);

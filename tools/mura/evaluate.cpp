@@ -30,9 +30,11 @@ void add_evaluate_command(CLI::App& app, Runner& run) {
   sub->add_option("--bootstrap", o->bootstrap, "bootstrap resamples for the 95% intervals (0: off)");
   sub->add_option("--seed", o->seed, "bootstrap seed");
   sub->add_option("--batch-size,--batch_size", o->batch_size)->check(CLI::Range(1, 65536));
-  sub->add_option("--workers,--num-workers,--num_workers", o->workers)->check(CLI::Range(0, 256));
+  add_thread_flags(*sub, o->workers, o->threads);
   sub->add_option("--device", o->device)->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  sub->add_flag("--amp", o->amp, "bf16 autocast");
+  add_precision_flags(*sub, o->precision, o->channels_last);
+  sub->add_flag("--fold-bn,!--no-fold-bn", o->fold_batchnorm,
+                "fold BatchNorm into the convolutions before inference");
   sub->callback([=, &run] {
     run = [=] {
       o->tta_flip = tta->count() > 0 && tta->as<std::string>() == "flip";

@@ -110,7 +110,10 @@ void add_common(CLI::App* sub, PredictCli& c) {
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--device", c.options.device)->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sub->add_option("--batch-size,--batch_size", c.options.batch_size)->check(CLI::Range(1, 4096));
-  sub->add_option("--workers,--num-workers,--num_workers", c.options.workers)->check(CLI::Range(0, 256));
+  add_thread_flags(*sub, c.options.workers, c.options.threads);
+  add_precision_flags(*sub, c.options.precision, c.options.channels_last);
+  sub->add_flag("--fold-bn,!--no-fold-bn", c.options.fold_batchnorm,
+                "fold BatchNorm into the convolutions before inference");
   sub->add_option("--method", c.method, "Grad-CAM method: gradcam or gradcam++")
       ->check(CLI::IsMember({"gradcam", "gradcam++"}));
   sub->add_option("--alpha", c.options.alpha, "heatmap weight in the overlay")->check(CLI::Range(0.0, 1.0));

@@ -78,10 +78,11 @@ void add_train_command(CLI::App& app, Runner& run) {
                   "best-model path (default OUTPUT_DIR/best.ckpt)");
   sub->add_flag("--overwrite", o->overwrite, "replace an earlier run's checkpoints and metrics in --output-dir");
   sub->add_option("--device", o->device)->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  sub->add_flag("--amp", o->amp, "bf16 autocast (CPU with native bf16, or CUDA)");
+  add_precision_flags(*sub, o->precision, o->channels_last);
+  sub->add_flag("--deterministic", o->deterministic,
+                "CUDA: deterministic algorithms instead of cudnn's autotuner");
   sub->add_option("--seed", o->seed);
-  sub->add_option("--workers,--num-workers,--num_workers", o->workers, "loader threads")->check(CLI::Range(0, 256));
-  sub->add_option("--threads", o->threads, "compute threads (0: all cores)")->check(CLI::Range(0, 1024));
+  add_thread_flags(*sub, o->workers, o->threads);
   sub->add_option("--max-steps,--max_steps", o->max_steps, "stop after this many steps (0: no limit)")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--no-progress", *no_progress, "no progress bar");

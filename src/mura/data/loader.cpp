@@ -195,7 +195,9 @@ Batch Loader::build(std::uint64_t epoch, const std::vector<std::size_t>& members
   const int size = options_.transform.size;
   const auto n = static_cast<std::int64_t>(members.size());
   Batch batch;
-  batch.images = torch::empty({n, 3, size, size}, torch::kFloat32);
+  auto image_options = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(options_.pin_memory);
+  if (options_.channels_last) image_options = image_options.memory_format(torch::MemoryFormat::ChannelsLast);
+  batch.images = torch::empty({n, 3, size, size}, image_options);
   batch.labels = torch::empty({n}, torch::kFloat32);
   float* images = batch.images.data_ptr<float>();
   float* labels = batch.labels.data_ptr<float>();
@@ -214,7 +216,10 @@ Batch Loader::build(std::uint64_t epoch, const std::vector<std::size_t>& members
     }
     if (options_.transform.augments())
       img = augment(img, options_.transform, sample_seed(options_.seed, epoch, i));
-    normalize_into(img, options_.transform, images + j * per_image);
+    if (options_.channels_last)
+      normalize_into_interleaved(img, options_.transform, images + j * per_image);
+    else
+      normalize_into(img, options_.transform, images + j * per_image);
     labels[j] = static_cast<float>(s.label);
     batch.indices.push_back(i);
     batch.studies.push_back(s.study);

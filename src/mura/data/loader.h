@@ -62,10 +62,15 @@ struct LoaderOptions {
   bool skip_unreadable = false;
   CacheMode cache = CacheMode::None;
   std::filesystem::path cache_dir = ".cache/mura";  ///< for CacheMode::Disk
+  /// Batches in the channels-last memory format (NHWC strides; same shape and values), the
+  /// layout channels-last models consume without a conversion.
+  bool channels_last = false;
+  /// Page-locked host batches for asynchronous copies to a CUDA device (needs CUDA).
+  bool pin_memory = false;
 };
 
 struct Batch {
-  torch::Tensor images;  ///< [B,3,size,size] float32, normalised
+  torch::Tensor images;  ///< [B,3,size,size] float32, normalised (channels-last if asked)
   torch::Tensor labels;  ///< [B] float32, 0 or 1
   std::vector<std::size_t> indices;  ///< positions of the samples in the loader's list
   std::vector<std::string> studies, patients, body_parts;

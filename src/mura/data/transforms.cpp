@@ -71,13 +71,37 @@ cv::Mat augment(const cv::Mat& resized, const TransformOptions& o, std::uint64_t
   return img.data == resized.data ? resized.clone() : img;
 }
 
+namespace {
+
+void fill_lut(const TransformOptions& o, float lut[3][256]) {
+  for (int c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v)
+      lut[c][v] = (static_cast<float>(v) / 255.0f - o.mean[c]) / o.std[c];
+}
+
+}  // namespace
+
+void normalize_into_interleaved(const cv::Mat& gray, const TransformOptions& o, float* out) {
+  CV_Assert(gray.type() == CV_8UC1);
+  float lut[3][256];
+  fill_lut(o, lut);
+  for (int y = 0; y < gray.rows; ++y) {
+    const unsigned char* row = gray.ptr<unsigned char>(y);
+    float* r = out + static_cast<std::size_t>(y) * gray.cols * 3;
+    for (int x = 0; x < gray.cols; ++x) {
+      const unsigned char v = row[x];
+      r[3 * x] = lut[0][v];
+      r[3 * x + 1] = lut[1][v];
+      r[3 * x + 2] = lut[2][v];
+    }
+  }
+}
+
 void normalize_into(const cv::Mat& gray, const TransformOptions& o, float* out) {
   CV_Assert(gray.type() == CV_8UC1);
   const std::size_t plane = static_cast<std::size_t>(gray.rows) * gray.cols;
   float lut[3][256];
-  for (int c = 0; c < 3; ++c)
-    for (int v = 0; v < 256; ++v)
-      lut[c][v] = (static_cast<float>(v) / 255.0f - o.mean[c]) / o.std[c];
+  fill_lut(o, lut);
   for (int y = 0; y < gray.rows; ++y) {
     const unsigned char* row = gray.ptr<unsigned char>(y);
     float* r0 = out + static_cast<std::size_t>(y) * gray.cols;

@@ -43,5 +43,8 @@ cv::Mat augment(const cv::Mat& resized, const TransformOptions& options, std::ui
 /// Writes the normalised image as 3 planes of float (CHW, contiguous) at `out`, which must
 /// hold 3 * rows * cols floats: out[c][y][x] = (v / 255 - mean[c]) / std[c].
 void normalize_into(const cv::Mat& gray, const TransformOptions& options, float* out);
+/// The same values interleaved (HWC: the channels-last layout of a [3,H,W] image):
+/// out[(y * cols + x) * 3 + c].
+void normalize_into_interleaved(const cv::Mat& gray, const TransformOptions& options, float* out);
 
 }  // namespace mura::data

@@ -15,10 +15,14 @@
 #include "mura/eval/aggregate.h"
 #include "mura/eval/bootstrap.h"
 #include "mura/eval/inference.h"
+#include "mura/models/optimize.h"
 #include "mura/train/trainer.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/device.h"
 #include "mura/util/error.h"
+#include "mura/util/precision.h"
+#include "mura/util/threads.h"
+#include "mura/util/torch_compat.h"
 #include "mura/util/strings.h"
 #include "mura/weights/checkpoint.h"
 
@@ -109,8 +113,15 @@ std::string parts_text(const std::map<std::string, BinaryMetrics>& parts) {
 EvaluateResult evaluate(const EvaluateOptions& o) {
   if (o.checkpoints.empty()) throw Error("--checkpoint: give at least one checkpoint");
   const torch::Device device = resolve_device(o.device);
+  const PrecisionChoice precision = resolve_precision(o.precision, device);
+  const ThreadPlan threads = plan_threads(o.threads, o.workers, device.is_cuda());
+  apply_thread_plan(threads, o.threads > 0);
+  compat::configure_cuda(device, /*deterministic=*/false);
   std::vector<weights::Checkpoint> ckpts;
-  for (const auto& c : o.checkpoints) ckpts.push_back(weights::load_checkpoint(c, device));
+  for (const auto& c : o.checkpoints) {
+    ckpts.push_back(weights::load_checkpoint(c, device));
+    models::prepare_for_inference(*ckpts.back().model, {o.fold_batchnorm, o.channels_last});
+  }
 
   data::IndexOptions iopt;
   iopt.on_bad = o.skip_bad ? data::BadEntryPolicy::Skip : data::BadEntryPolicy::Fail;
@@ -140,11 +151,13 @@ EvaluateResult evaluate(const EvaluateOptions& o) {
   InferenceOptions io;
   io.device = device;
   io.tta_flip = o.tta_flip;
-  io.autocast = o.amp;
+  io.precision = precision.precision;
   for (const auto& [geom, models] : groups) {
     data::LoaderOptions lo;
     lo.batch_size = o.batch_size;
-    lo.workers = o.workers;
+    lo.workers = threads.loader_workers;
+    lo.channels_last = o.channels_last;
+    lo.pin_memory = device.is_cuda();
     lo.transform = data::TransformOptions::evaluation(std::get<0>(geom));
     lo.transform.mean = std::get<1>(geom);
     lo.transform.std = std::get<2>(geom);
@@ -209,6 +222,9 @@ EvaluateResult evaluate(const EvaluateOptions& o) {
   j["threshold"] = threshold;
   j["threshold_rule"] = o.threshold == "youden" ? "youden (chosen on these studies)" : "fixed";
   j["tta"] = o.tta_flip ? "flip" : "none";
+  j["inference"] = {{"precision", precision_name(precision.precision)},
+                    {"channels_last", o.channels_last},
+                    {"batchnorm_folded", o.fold_batchnorm}};
   j["image"] = metrics_json(image_m);
   j["study"] = metrics_json(study_m);
   for (const auto& [part, m] : image_parts) j["per_body_part"]["image"][part] = metrics_json(m);

@@ -26,9 +26,12 @@ struct EvaluateOptions {
   std::size_t bootstrap = 1000;          ///< resamples; 0 disables
   std::uint64_t seed = 42;               ///< bootstrap seed
   int batch_size = 32;
-  int workers = 2;
+  int workers = -1;                      ///< < 0: chosen (util/threads.h)
+  int threads = 0;                       ///< compute threads; 0: chosen
   std::string device = "auto";
-  bool amp = false;
+  std::string precision = "auto";        ///< auto | fp32 | bf16 | fp16 | amp (util/precision.h)
+  bool channels_last = true;
+  bool fold_batchnorm = true;            ///< fold BatchNorm into convolutions for inference
 };
 
 struct EvaluateResult {

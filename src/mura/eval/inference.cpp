@@ -14,6 +14,28 @@ torch::Tensor probabilities_from_logits(const torch::Tensor& logits) {
   throw Error("expected a model with 1 or 2 outputs, got " + std::to_string(x.size(1)));
 }
 
+torch::Tensor ensemble_probabilities(const std::vector<std::shared_ptr<models::ClassifierImpl>>& models,
+                                     const torch::Tensor& x, const InferenceOptions& options) {
+  if (models.empty()) throw Error("no model to run");
+  torch::InferenceMode guard;
+  torch::Tensor sum;
+  int n = 0;
+  for (const auto& m : models) {
+    for (int flip = 0; flip <= (options.tta_flip ? 1 : 0); ++flip) {
+      torch::Tensor logits;
+      {
+        compat::AutocastGuard autocast(options.device, autocast_dtype(options.precision),
+                                       uses_autocast(options.precision));
+        logits = m->forward(flip ? x.flip({3}) : x);
+      }
+      const auto p = probabilities_from_logits(logits);  // fp32
+      sum = sum.defined() ? sum + p : p;
+      ++n;
+    }
+  }
+  return (sum / n).to(torch::kCPU, torch::kFloat64).contiguous();
+}
+
 std::vector<double> predict_probabilities(
     const std::vector<std::shared_ptr<models::ClassifierImpl>>& models, data::Loader& loader,
     const InferenceOptions& options) {
@@ -28,18 +50,8 @@ std::vector<double> predict_probabilities(
     torch::InferenceMode guard;
     loader.start_epoch(0);
     while (auto batch = loader.next()) {
-      auto x = batch->images.to(options.device, /*non_blocking=*/true);
-      torch::Tensor sum;
-      int n = 0;
-      for (const auto& m : models) {
-        for (int flip = 0; flip <= (options.tta_flip ? 1 : 0); ++flip) {
-          compat::AutocastGuard autocast(options.device, options.autocast_dtype, options.autocast);
-          const auto p = probabilities_from_logits(m->forward(flip ? x.flip({3}) : x));
-          sum = sum.defined() ? sum + p : p;
-          ++n;
-        }
-      }
-      const auto mean = (sum / n).to(torch::kCPU, torch::kFloat64).contiguous();
+      const auto x = batch->images.to(options.device, /*non_blocking=*/true);
+      const auto mean = ensemble_probabilities(models, x, options);
       const double* p = mean.data_ptr<double>();
       for (std::size_t j = 0; j < batch->size(); ++j) out[batch->indices[j]] = p[j];
     }

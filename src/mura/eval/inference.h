@@ -7,15 +7,20 @@
 
 #include "mura/data/loader.h"
 #include "mura/models/classifier.h"
+#include "mura/util/precision.h"
 
 namespace mura::eval {
 
 struct InferenceOptions {
   torch::Device device = torch::kCPU;
   bool tta_flip = false;  ///< also run the horizontally flipped batch; average probabilities
-  bool autocast = false;  ///< bf16 autocast (CPU) / the device's autocast dtype (CUDA)
-  torch::ScalarType autocast_dtype = torch::kBFloat16;
+  Precision precision = Precision::FP32;  ///< bf16/fp16: the forward pass under autocast
 };
+
+/// Mean P(abnormal) over the models (and flips) for one normalised batch on the device:
+/// [B] float64 on the CPU. Runs under InferenceMode; the models must be in eval mode.
+torch::Tensor ensemble_probabilities(const std::vector<std::shared_ptr<models::ClassifierImpl>>& models,
+                                     const torch::Tensor& images, const InferenceOptions& options);
 
 /// P(abnormal) from a model's logits: sigmoid of 1 logit, softmax class 1 of 2.
 torch::Tensor probabilities_from_logits(const torch::Tensor& logits);

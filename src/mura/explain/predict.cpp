@@ -10,7 +10,11 @@
 #include "mura/data/loader.h"
 #include "mura/eval/inference.h"
 #include "mura/explain/render.h"
+#include "mura/models/optimize.h"
 #include "mura/util/device.h"
+#include "mura/util/precision.h"
+#include "mura/util/threads.h"
+#include "mura/util/torch_compat.h"
 #include "mura/util/error.h"
 #include "mura/util/strings.h"
 #include "mura/weights/checkpoint.h"
@@ -80,12 +84,16 @@ std::vector<PredictInput> collect_inputs(const std::vector<std::string>& paths,
 PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOptions& o) {
   if (o.checkpoints.empty()) throw Error("--checkpoint: give at least one checkpoint");
   const torch::Device device = resolve_device(o.device);
+  const PrecisionChoice precision = resolve_precision(o.precision, device);
+  const ThreadPlan threads = plan_threads(o.threads, o.workers, device.is_cuda());
+  apply_thread_plan(threads, o.threads > 0);
+  compat::configure_cuda(device, /*deterministic=*/false);
   std::vector<weights::Checkpoint> ckpts;
   std::vector<std::shared_ptr<models::ClassifierImpl>> models;
   for (const auto& c : o.checkpoints) {
     ckpts.push_back(weights::load_checkpoint(c, device));
     models.push_back(ckpts.back().model);
-    models.back()->eval();
+    models::prepare_for_inference(*models.back(), {o.fold_batchnorm, o.channels_last});
     if (ckpts.back().spec.image_size != ckpts[0].spec.image_size || ckpts.back().spec.mean != ckpts[0].spec.mean ||
         ckpts.back().spec.std != ckpts[0].spec.std)
       throw Error("--checkpoint: the ensemble's members need the same input size and normalisation (" + c +
@@ -93,12 +101,19 @@ PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOpti
   }
   PredictResult result;
   result.threshold = o.threshold >= 0 ? o.threshold : ckpts[0].spec.threshold;
+  result.precision = precision_name(precision.precision);
+  eval::InferenceOptions io;
+  io.device = device;
+  io.tta_flip = o.tta_flip;
+  io.precision = precision.precision;
 
   std::vector<data::Sample> samples;
   for (const auto& in : inputs) samples.push_back({in.file, 0, in.study, "", in.body_part});
   data::LoaderOptions lo;
   lo.batch_size = o.batch_size;
-  lo.workers = o.workers;
+  lo.workers = threads.loader_workers;
+  lo.channels_last = o.channels_last;
+  lo.pin_memory = device.is_cuda();
   lo.skip_unreadable = true;
   lo.transform = data::TransformOptions::evaluation(ckpts[0].spec.image_size);
   lo.transform.mean = ckpts[0].spec.mean;
@@ -110,19 +125,13 @@ PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOpti
   if (!o.gradcam_dir.empty()) fs::create_directories(o.gradcam_dir);
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
-    const auto x = batch->images.to(device);
+    const auto x = batch->images.to(device, /*non_blocking=*/true);
     torch::Tensor probs;
     CamBatch cams;
     if (o.gradcam_dir.empty()) {
-      torch::InferenceMode guard;
-      torch::Tensor sum;
-      for (const auto& m : models)
-        for (int flip = 0; flip <= (o.tta_flip ? 1 : 0); ++flip) {
-          const auto p = eval::probabilities_from_logits(m->forward(flip ? x.flip({3}) : x));
-          sum = sum.defined() ? sum + p : p;
-        }
-      probs = (sum / static_cast<double>(models.size() * (o.tta_flip ? 2 : 1))).to(torch::kCPU, torch::kFloat64);
+      probs = eval::ensemble_probabilities(models, x, io);
     } else {
+      compat::AutocastGuard autocast(device, autocast_dtype(precision.precision), uses_autocast(precision.precision));
       cams = compute_cam(models, x, o.method);
       probs = cams.probabilities;
     }

@@ -30,8 +30,11 @@ struct PredictOptions {
   bool tta_flip = false;
   std::string device = "auto";
   int batch_size = 16;
-  int workers = 2;
-  bool amp = false;
+  int workers = -1;                      ///< < 0: chosen (util/threads.h)
+  int threads = 0;                       ///< compute threads; 0: chosen
+  std::string precision = "auto";        ///< auto | fp32 | bf16 | fp16 | amp (util/precision.h)
+  bool channels_last = true;
+  bool fold_batchnorm = true;            ///< fold BatchNorm into convolutions (inference only)
   std::string gradcam_dir;               ///< non-empty: write Grad-CAM pictures there
   CamMethod method = CamMethod::GradCam;
   double alpha = 0.4;
@@ -55,6 +58,7 @@ struct PredictResult {
   std::vector<ImageResult> images;
   std::vector<StudyResult> studies;
   double threshold = 0.5;
+  std::string precision;             ///< what ran: fp32 | bf16 | fp16
   std::vector<std::string> written;  ///< Grad-CAM files written
 };
 

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "mura/util/error.h"
+
 namespace mura::models {
 
 torch::Tensor ClassifierImpl::forward_head(const torch::Tensor& features) {
@@ -30,10 +32,24 @@ void ClassifierImpl::set_frozen(bool frozen) {
 }
 
 void ClassifierImpl::train(bool on) {
+  if (on && inference_only_)
+    throw Error(arch_ + ": this model's BatchNorm is folded for inference; it cannot be trained");
   torch::nn::Module::train(on);
   if (on && frozen_)
     for (auto& m : modules(/*include_self=*/false))
       if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get())) m->eval();
+}
+
+}  // namespace mura::models
+
+namespace mura::models {
+
+void ClassifierImpl::fold_batchnorm() {
+  if (inference_only_) return;
+  eval();
+  torch::NoGradGuard no_grad;
+  fold_batchnorm_impl();
+  inference_only_ = true;
 }
 
 }  // namespace mura::models

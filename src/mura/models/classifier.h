@@ -38,17 +38,32 @@ class ClassifierImpl : public torch::nn::Module {
   /// silently change the "frozen" features.) Unfreezing restores both.
   void set_frozen(bool frozen);
   bool frozen() const { return frozen_; }
+  /// Throws mura::Error for train(true) on an inference-only (folded) model.
   void train(bool on = true) override;
+
+  /// Inference graph preparation: puts the model in eval mode, folds every BatchNorm that
+  /// follows a convolution into that convolution (ResNet: all of them; DenseNet: conv0/norm0
+  /// and each dense layer's conv1/norm2, the others precede their convolution) and takes
+  /// eval-only shortcuts (a DenseNet transition pools before its 1x1 convolution, which is the
+  /// same linear map on 4x fewer pixels). Eval outputs equal the unfolded model's within float
+  /// rounding (tests/models/optimize_test.cpp). The model is inference-only afterwards
+  /// (train(true) throws; its state dict has new conv biases and lacks the folded
+  /// BatchNorms, so it is never saved as a checkpoint). Idempotent.
+  void fold_batchnorm();
+  bool inference_only() const { return inference_only_; }
 
  protected:
   ClassifierImpl(std::string arch) : arch_(std::move(arch)) {}
   /// Registers the head under head_name(); called by the subclasses' constructors.
   void register_head(int64_t in_features, int64_t num_outputs);
+  /// The architecture's folding (see fold_batchnorm); called once, in eval mode.
+  virtual void fold_batchnorm_impl() = 0;
 
  private:
   std::string arch_;
   torch::nn::Linear head_{nullptr};
   bool frozen_ = false;
+  bool inference_only_ = false;
 };
 
 }  // namespace mura::models

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "mura/models/optimize.h"
+
 namespace mura::models {
 namespace nn = torch::nn;
 
@@ -20,9 +22,14 @@ DenseLayerImpl::DenseLayerImpl(int64_t num_input_features, int64_t growth_rate, 
 torch::Tensor DenseLayerImpl::forward(const std::vector<torch::Tensor>& inputs) {
   auto x = inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 1);
   x = conv1_(torch::relu(norm1_(x)));
-  x = conv2_(torch::relu(norm2_(x)));
+  x = conv2_(torch::relu(folded_ ? x : norm2_(x)));
   if (drop_rate_ > 0) x = torch::dropout(x, drop_rate_, is_training());
   return x;
+}
+
+void DenseLayerImpl::fold_batchnorm() {
+  conv1_ = replace_module("conv1", fold_conv_batchnorm(*conv1_, *norm2_));
+  folded_ = true;
 }
 
 DenseBlockImpl::DenseBlockImpl(int64_t num_layers, int64_t num_input_features, int64_t bn_size,
@@ -40,6 +47,10 @@ torch::Tensor DenseBlockImpl::forward(const torch::Tensor& x) {
   return torch::cat(features, 1);
 }
 
+void DenseBlockImpl::fold_batchnorm() {
+  for (auto& layer : layers_) layer->fold_batchnorm();
+}
+
 TransitionImpl::TransitionImpl(int64_t num_input_features, int64_t num_output_features) {
   norm_ = register_module("norm", nn::BatchNorm2d(num_input_features));
   conv_ = register_module(
@@ -47,6 +58,7 @@ TransitionImpl::TransitionImpl(int64_t num_input_features, int64_t num_output_fe
 }
 
 torch::Tensor TransitionImpl::forward(const torch::Tensor& x) {
+  if (pool_first_) return conv_(torch::avg_pool2d(torch::relu(norm_(x)), 2, 2));
   return torch::avg_pool2d(conv_(torch::relu(norm_(x))), 2, 2);
 }
 
@@ -89,6 +101,25 @@ DenseNetImpl::DenseNetImpl(std::string arch, int64_t growth_rate, std::vector<in
       nn::init::zeros_(l->bias);
     }
   }
+}
+
+void DenseNetImpl::fold_batchnorm_impl() {
+  const auto names = features_->named_children().keys();
+  nn::Sequential folded;
+  std::size_t i = 0;
+  for (auto& any : *features_) {
+    const std::string& name = names.at(i++);
+    if (name == "norm0") continue;  // folded into conv0
+    if (name == "conv0") {
+      folded->push_back("conv0", fold_conv_batchnorm(*std::dynamic_pointer_cast<nn::Conv2dImpl>(features_->ptr(0)),
+                                                     *std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(features_->ptr(1))));
+      continue;
+    }
+    if (auto* block = dynamic_cast<DenseBlockImpl*>(any.ptr().get())) block->fold_batchnorm();
+    if (auto* transition = dynamic_cast<TransitionImpl*>(any.ptr().get())) transition->pool_first();
+    folded->push_back(name, any);
+  }
+  features_ = replace_module("features", folded);
 }
 
 torch::Tensor DenseNetImpl::forward_features(const torch::Tensor& x) {

@@ -20,11 +20,14 @@ class DenseLayerImpl : public torch::nn::Module {
  public:
   DenseLayerImpl(int64_t num_input_features, int64_t growth_rate, int64_t bn_size, double drop_rate);
   torch::Tensor forward(const std::vector<torch::Tensor>& inputs);
+  /// Folds norm2 into conv1 (eval mode; see ClassifierImpl::fold_batchnorm).
+  void fold_batchnorm();
 
  private:
   torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   double drop_rate_;
+  bool folded_ = false;
 };
 TORCH_MODULE(DenseLayer);
 
@@ -33,6 +36,7 @@ class DenseBlockImpl : public torch::nn::Module {
   DenseBlockImpl(int64_t num_layers, int64_t num_input_features, int64_t bn_size,
                  int64_t growth_rate, double drop_rate);
   torch::Tensor forward(const torch::Tensor& x);
+  void fold_batchnorm();
 
  private:
   std::vector<DenseLayer> layers_;
@@ -45,10 +49,14 @@ class TransitionImpl : public torch::nn::Module {
  public:
   TransitionImpl(int64_t num_input_features, int64_t num_output_features);
   torch::Tensor forward(const torch::Tensor& x);
+  /// Inference shortcut: pool before the 1x1 convolution (the same linear map, 4x fewer
+  /// pixels to convolve).
+  void pool_first() { pool_first_ = true; }
 
  private:
   torch::nn::BatchNorm2d norm_{nullptr};
   torch::nn::Conv2d conv_{nullptr};
+  bool pool_first_ = false;
 };
 TORCH_MODULE(Transition);
 
@@ -59,6 +67,9 @@ class DenseNetImpl : public ClassifierImpl {
                double drop_rate = 0.0);
   torch::Tensor forward_features(const torch::Tensor& x) override;
   const char* head_name() const override { return "classifier"; }
+
+ protected:
+  void fold_batchnorm_impl() override;
 
  private:
   torch::nn::Sequential features_{nullptr};

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "mura/models/optimize.h"
+
 namespace mura::models {
 namespace nn = torch::nn;
 
@@ -25,6 +27,12 @@ void init_weights(nn::Module& m) {
   }
 }
 
+/// downsample = Sequential(conv, bn) -> Sequential(folded conv).
+nn::Sequential fold_downsample(const nn::Sequential& ds) {
+  return nn::Sequential(fold_conv_batchnorm(*std::dynamic_pointer_cast<nn::Conv2dImpl>(ds->ptr(0)),
+                                             *std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(ds->ptr(1))));
+}
+
 }  // namespace
 
 BasicBlockImpl::BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride,
@@ -37,10 +45,22 @@ BasicBlockImpl::BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride,
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
+  if (folded_) {
+    auto out = conv2_(torch::relu(conv1_(x)));
+    out += downsample_ ? downsample_->forward(x) : x;
+    return torch::relu(out);
+  }
   auto out = torch::relu(bn1_(conv1_(x)));
   out = bn2_(conv2_(out));
   out += downsample_ ? downsample_->forward(x) : x;
   return torch::relu(out);
+}
+
+void BasicBlockImpl::fold_batchnorm() {
+  conv1_ = replace_module("conv1", fold_conv_batchnorm(*conv1_, *bn1_));
+  conv2_ = replace_module("conv2", fold_conv_batchnorm(*conv2_, *bn2_));
+  if (downsample_) downsample_ = replace_module("downsample", fold_downsample(downsample_));
+  folded_ = true;
 }
 
 BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
@@ -55,11 +75,24 @@ BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
 }
 
 torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
+  if (folded_) {
+    auto out = conv3_(torch::relu(conv2_(torch::relu(conv1_(x)))));
+    out += downsample_ ? downsample_->forward(x) : x;
+    return torch::relu(out);
+  }
   auto out = torch::relu(bn1_(conv1_(x)));
   out = torch::relu(bn2_(conv2_(out)));
   out = bn3_(conv3_(out));
   out += downsample_ ? downsample_->forward(x) : x;
   return torch::relu(out);
+}
+
+void BottleneckImpl::fold_batchnorm() {
+  conv1_ = replace_module("conv1", fold_conv_batchnorm(*conv1_, *bn1_));
+  conv2_ = replace_module("conv2", fold_conv_batchnorm(*conv2_, *bn2_));
+  conv3_ = replace_module("conv3", fold_conv_batchnorm(*conv3_, *bn3_));
+  if (downsample_) downsample_ = replace_module("downsample", fold_downsample(downsample_));
+  folded_ = true;
 }
 
 ResNetImpl::ResNetImpl(std::string arch, bool bottleneck, std::vector<int64_t> layers,
@@ -96,8 +129,18 @@ nn::Sequential ResNetImpl::make_layer(bool bottleneck, int64_t planes, int64_t b
   return layer;
 }
 
+void ResNetImpl::fold_batchnorm_impl() {
+  conv1_ = replace_module("conv1", fold_conv_batchnorm(*conv1_, *bn1_));
+  folded_ = true;
+  for (const auto& layer : {layer1_, layer2_, layer3_, layer4_})
+    for (const auto& child : layer->children()) {
+      if (auto* b = dynamic_cast<BasicBlockImpl*>(child.get())) b->fold_batchnorm();
+      if (auto* b = dynamic_cast<BottleneckImpl*>(child.get())) b->fold_batchnorm();
+    }
+}
+
 torch::Tensor ResNetImpl::forward_features(const torch::Tensor& x) {
-  auto out = torch::relu(bn1_(conv1_(x)));
+  auto out = folded_ ? torch::relu(conv1_(x)) : torch::relu(bn1_(conv1_(x)));
   out = torch::max_pool2d(out, 3, 2, 1);
   out = layer1_->forward(out);
   out = layer2_->forward(out);

@@ -19,11 +19,14 @@ class BasicBlockImpl : public torch::nn::Module {
   static constexpr int64_t kExpansion = 1;
   BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride, torch::nn::Sequential downsample);
   torch::Tensor forward(const torch::Tensor& x);
+  /// Folds each BatchNorm into its convolution (eval mode; see ClassifierImpl::fold_batchnorm).
+  void fold_batchnorm();
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Sequential downsample_{nullptr};
+  bool folded_ = false;
 };
 TORCH_MODULE(BasicBlock);
 
@@ -33,11 +36,13 @@ class BottleneckImpl : public torch::nn::Module {
   static constexpr int64_t kExpansion = 4;
   BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride, torch::nn::Sequential downsample);
   torch::Tensor forward(const torch::Tensor& x);
+  void fold_batchnorm();
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   torch::nn::Sequential downsample_{nullptr};
+  bool folded_ = false;
 };
 TORCH_MODULE(Bottleneck);
 
@@ -48,11 +53,15 @@ class ResNetImpl : public ClassifierImpl {
   torch::Tensor forward_features(const torch::Tensor& x) override;
   const char* head_name() const override { return "fc"; }
 
+ protected:
+  void fold_batchnorm_impl() override;
+
  private:
   torch::nn::Sequential make_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stride);
   int64_t inplanes_ = 64;
   torch::nn::Conv2d conv1_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr};
+  bool folded_ = false;
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr}, layer4_{nullptr};
 };
 TORCH_MODULE(ResNet);

@@ -19,12 +19,16 @@
 #include "mura/data/split.h"
 #include "mura/eval/aggregate.h"
 #include "mura/eval/inference.h"
+#include "mura/models/optimize.h"
 #include "mura/models/registry.h"
+#include "mura/train/grad_scaler.h"
 #include "mura/train/loss.h"
 #include "mura/train/schedule.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/device.h"
 #include "mura/util/error.h"
+#include "mura/util/precision.h"
+#include "mura/util/threads.h"
 #include "mura/util/torch_compat.h"
 #include "mura/weights/checkpoint.h"
 #include "mura/weights/torchvision.h"
@@ -43,7 +47,7 @@ std::atomic<bool>& stop_requested() {
   X(hflip) X(rotate) X(brightness) X(contrast) X(model) X(pretrained) X(freeze)                 \
   X(load_checkpoint) X(epochs) X(batch_size) X(lr) X(optimizer) X(weight_decay) X(loss)         \
   X(scheduler) X(monitor) X(factor) X(patience) X(early_stop) X(max_steps) X(output_dir)        \
-  X(checkpoint) X(device) X(amp) X(seed) X(threads)
+  X(checkpoint) X(device) X(precision) X(channels_last) X(deterministic) X(seed) X(threads)
 
 std::string options_to_json(const TrainOptions& o) {
   json j;
@@ -193,8 +197,10 @@ struct Validation {
 TrainResult train(const TrainOptions& opt_in) {
   TrainOptions o = opt_in;
   const torch::Device device = resolve_device(o.device);
-  torch::set_num_threads(o.threads > 0 ? o.threads
-                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const PrecisionChoice precision = resolve_precision(o.precision, device);
+  const ThreadPlan threads = plan_threads(o.threads, o.workers, device.is_cuda());
+  apply_thread_plan(threads, o.threads > 0);
+  compat::configure_cuda(device, o.deterministic);
   if (o.monitor != "auc" && o.monitor != "accuracy" && o.monitor != "loss")
     throw Error("--monitor: expected auc, accuracy or loss, got '" + o.monitor + "'");
   if (o.optimizer != "adam" && o.optimizer != "adamw")
@@ -241,6 +247,11 @@ TrainResult train(const TrainOptions& opt_in) {
                 std::to_string(model->num_outputs()));
   model->to(device);
   model->set_frozen(o.freeze);
+  if (o.channels_last) models::to_channels_last(*model);
+  if (o.progress)
+    std::cerr << "mura: " << spec.arch << " on " << device.str() << ", " << precision_name(precision.precision)
+              << " (" << precision.reason << "), " << (o.channels_last ? "channels-last" : "contiguous")
+              << ", " << threads.describe() << "\n";
 
   // ---- data
   data::IndexOptions iopt;
@@ -265,7 +276,9 @@ TrainResult train(const TrainOptions& opt_in) {
 
   data::LoaderOptions lo;
   lo.batch_size = o.batch_size;
-  lo.workers = o.workers;
+  lo.workers = threads.loader_workers;
+  lo.channels_last = o.channels_last;
+  lo.pin_memory = device.is_cuda();
   lo.seed = o.seed;
   lo.shuffle = true;
   lo.cache = data::parse_cache_mode(o.cache);
@@ -311,6 +324,11 @@ TrainResult train(const TrainOptions& opt_in) {
   so.patience = o.patience;
   so.total_epochs = o.epochs;
   Scheduler scheduler(so, o.lr);
+  GradScalerOptions gso;
+  gso.enabled = precision.precision == Precision::FP16;
+  GradScaler scaler(gso);
+  const bool autocast = uses_autocast(precision.precision);
+  const torch::ScalarType autocast_type = autocast_dtype(precision.precision);
 
   int start_epoch = 0;
   std::int64_t step = 0, skip_batches = 0;
@@ -334,6 +352,7 @@ TrainResult train(const TrainOptions& opt_in) {
       scheduler = Scheduler(so, o.lr);
     }
     set_learning_rate(*optimizer, scheduler.lr());
+    if (scaler.enabled() && resume.state.grad_scaler_json != "{}") scaler.load_state_json(resume.state.grad_scaler_json);
     if (resume.rng_state.defined()) {
       at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
       gen.set_state(resume.rng_state);
@@ -363,7 +382,9 @@ TrainResult train(const TrainOptions& opt_in) {
     st.best_metric = has_best ? best : std::nan("");
     st.options_json = options_to_json(o);
     st.scheduler_json = scheduler.state_json();
-    st.precision = o.amp ? "bf16" : "fp32";
+    st.precision = precision_name(precision.precision);
+    st.channels_last = o.channels_last;
+    if (scaler.enabled()) st.grad_scaler_json = scaler.state_json();
     weights::save_checkpoint(path, spec, *model, st, optimizer.get(), /*save_rng=*/true);
   };
 
@@ -382,15 +403,16 @@ TrainResult train(const TrainOptions& opt_in) {
     bool stopped = false;
     while (auto batch = train_loader.next()) {
       auto x = batch->images.to(device, true);
-      torch::Tensor loss;
+      torch::Tensor logits;
       {
-        compat::AutocastGuard autocast(device, torch::kBFloat16, o.amp);
-        const auto logits = model->forward(x);
-        loss = loss_fn(logits, batch->labels, batch->body_parts);
+        compat::AutocastGuard guard(device, autocast_type, autocast);
+        logits = model->forward(x);
       }
+      // the loss in fp32, outside autocast
+      const torch::Tensor loss = loss_fn(logits.to(torch::kFloat32), batch->labels, batch->body_parts);
       optimizer->zero_grad();
-      loss.backward();
-      optimizer->step();
+      scaler.scale_loss(loss).backward();
+      scaler.step(*optimizer);
       ++step;
       ++batches;
       loss_sum += loss.item<double>() * batch->size();
@@ -421,8 +443,11 @@ TrainResult train(const TrainOptions& opt_in) {
       torch::InferenceMode guard;
       val_loader.start_epoch(0);
       while (auto b = val_loader.next()) {
-        compat::AutocastGuard autocast(device, torch::kBFloat16, o.amp);
-        const auto logits = model->forward(b->images.to(device, true));
+        torch::Tensor logits;
+        {
+          compat::AutocastGuard guard(device, autocast_type, autocast);
+          logits = model->forward(b->images.to(device, true)).to(torch::kFloat32);
+        }
         vloss += loss_fn(logits, b->labels, b->body_parts).item<double>() * b->size();
         const auto p = eval::probabilities_from_logits(logits).to(torch::kCPU, torch::kFloat64).contiguous();
         for (std::size_t j = 0; j < b->size(); ++j) v.probabilities[b->indices[j]] = p.data_ptr<double>()[j];

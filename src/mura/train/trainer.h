@@ -24,7 +24,7 @@ struct TrainOptions {
   double val_split = 0.15;              ///< patient-level share of the official train split
   std::string val_source = "split";     ///< "split" (patients of train) | "valid" (official)
   int image_size = 224;
-  int workers = 2;
+  int workers = -1;                     ///< loader threads; < 0 = chosen (util/threads.h)
   std::string cache = "memory";         ///< none | memory | disk (decoded, resized images)
   bool hflip = true;
   double rotate = 10.0;
@@ -57,9 +57,11 @@ struct TrainOptions {
   std::string checkpoint;               ///< best-model path; default output_dir/best.ckpt
   bool overwrite = false;               ///< replace an earlier run's files in output_dir
   std::string device = "auto";          ///< auto | cpu | cuda
-  bool amp = false;                     ///< bf16 autocast (CPU with native bf16, or CUDA)
+  std::string precision = "auto";       ///< auto | fp32 | bf16 | fp16 (util/precision.h)
+  bool channels_last = true;            ///< channels-last model and batches
+  bool deterministic = false;           ///< CUDA: deterministic algorithms, no cudnn benchmark
   std::uint64_t seed = 42;
-  int threads = 0;                      ///< torch intra-op threads; 0 = all cores
+  int threads = 0;                      ///< torch intra-op threads; 0 = chosen (util/threads.h)
   bool progress = true;                 ///< progress bar on stderr
   /// Called after every optimizer step with the global step (not serialised; for tests
   /// and front ends).

@@ -1,7 +1,9 @@
 #pragma once
 /// Every LibTorch-version-specific call lives here (LibTorch 1.13 from Debian, and 2.x with
 /// CUDA, which GPU users install). Nothing else in mura checks TORCH_VERSION_*.
+#include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/types.h>
 #include <torch/version.h>
 
@@ -61,5 +63,20 @@ class AutocastGuard {
   bool prev_enabled_ = false;
   torch::ScalarType prev_dtype_ = torch::kFloat32;
 };
+
+/// cudnn's autotuner on (fastest convolution per shape) unless `deterministic`, which asks
+/// for deterministic algorithms instead. No-op on a CPU device.
+inline void configure_cuda(torch::Device device, bool deterministic) {
+  if (!device.is_cuda()) return;
+  at::globalContext().setBenchmarkCuDNN(!deterministic);
+  at::globalContext().setDeterministicCuDNN(deterministic);
+}
+
+/// True when the CUDA device computes bf16 natively (compute capability 8.0 or newer, the
+/// test torch.cuda.is_bf16_supported() makes); false without CUDA.
+inline bool cuda_supports_bf16() {
+  const auto& hooks = at::detail::getCUDAHooks();
+  return hooks.hasCUDA() && hooks.supportsBFloat16ConvolutionWithCuDNNv8();
+}
 
 }  // namespace mura::compat

@@ -74,7 +74,9 @@ void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::Classi
                    {"best_metric", std::isnan(state.best_metric) ? json(nullptr) : json(state.best_metric)},
                    {"options", json::parse(state.options_json)},
                    {"scheduler", json::parse(state.scheduler_json)},
-                   {"precision", state.precision}};
+                   {"precision", state.precision},
+                   {"channels_last", state.channels_last},
+                   {"grad_scaler", json::parse(state.grad_scaler_json)}};
 
   torch::serialize::OutputArchive archive;
   archive.write("mura_format_version", c10::IValue(kCheckpointFormatVersion));
@@ -141,6 +143,8 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
     ck.state.options_json = st.at("options").dump();
     ck.state.scheduler_json = st.at("scheduler").dump();
     ck.state.precision = st.at("precision").get<std::string>();
+    ck.state.channels_last = st.value("channels_last", false);
+    if (st.contains("grad_scaler")) ck.state.grad_scaler_json = st.at("grad_scaler").dump();
   } catch (const json::exception& e) {
     throw Error(name + ": damaged checkpoint metadata (" + e.what() + ")");
   } catch (const Error& e) {

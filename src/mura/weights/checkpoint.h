@@ -48,7 +48,9 @@ struct TrainingState {
   double best_metric = std::numeric_limits<double>::quiet_NaN();
   std::string options_json = "{}";    ///< the training options that produced it
   std::string scheduler_json = "{}";  ///< the scheduler's state
-  std::string precision = "fp32";
+  std::string precision = "fp32";     ///< what training ran in: fp32 | bf16 | fp16
+  bool channels_last = false;         ///< the memory format training used
+  std::string grad_scaler_json = "{}";  ///< fp16 loss scaler state ("{}" otherwise)
 };
 
 struct Checkpoint {

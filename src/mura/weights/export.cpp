@@ -18,6 +18,7 @@ void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out
   load_state_dict(*model, model_state_dict(*ckpt.model), "checkpoint");
   model->eval();
   for (auto& p : model->parameters()) p.set_requires_grad(false);
+  model->fold_batchnorm();  // the inference graph: BatchNorm folded into the convolutions
   const int64_t n_out = ckpt.spec.num_outputs;
 
   const int size = ckpt.spec.image_size;
@@ -54,6 +55,16 @@ void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out
   auto cu = module._ivalue()->compilation_unit();
   auto* fn = cu->create_function(c10::QualifiedName(*module.type()->name(), "forward"), graph);
   module.type()->addMethod(fn);
+  // Frozen (torch.jit.freeze): attributes other than the metadata are inlined and the frozen
+  // graph optimisations run; the metadata attributes stay readable.
+  try {
+    module.eval();
+    module = torch::jit::freeze(module, std::vector<std::string>{"architecture", "image_size", "num_outputs", "mean",
+                                                                 "std", "threshold", "mura_version",
+                                                                 "format_version"});
+  } catch (const c10::Error& e) {
+    throw Error(std::string("TorchScript export failed while freezing: ") + e.what_without_backtrace());
+  }
 
   write_file_atomic(out, [&](std::ostream& os) { module.save(os); });
 }

@@ -7,8 +7,10 @@
 ///   attributes: architecture (str), image_size (int), mean (List[float]), std (List[float]),
 ///               threshold (float), num_outputs (int), mura_version (str), format_version (int)
 ///
-/// The forward graph is recorded by LibTorch's tracer with the model in eval mode, so
-/// BatchNorm uses its running statistics and the weights are embedded as constants.
+/// The forward graph is recorded by LibTorch's tracer with the model in eval mode and its
+/// BatchNorm folded into the convolutions (ClassifierImpl::fold_batchnorm), so the weights
+/// are embedded as constants; the module is then frozen (torch::jit::freeze) with the
+/// metadata attributes preserved.
 #include <filesystem>
 
 #include "mura/weights/checkpoint.h"

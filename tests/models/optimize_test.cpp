@@ -1,0 +1,213 @@
+// Inference preparation and the precision policy: folded BatchNorm equals the unfolded
+// model, channels-last changes no value, bf16 autocast stays close to fp32 (tolerances
+// stated below), and the policy picks what the hardware supports.
+#include "mura/models/optimize.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mura/models/registry.h"
+#include "mura/util/error.h"
+#include "mura/util/precision.h"
+#include "mura/util/threads.h"
+#include "mura/util/torch_compat.h"
+#include "mura/weights/torchvision.h"
+
+namespace mura::models {
+namespace {
+
+/// A model whose BatchNorm layers hold non-trivial statistics and affine parameters (a
+/// freshly initialised one has mean 0, var 1, gamma 1, beta 0, which would hide mistakes).
+std::shared_ptr<ClassifierImpl> model_with_statistics(const std::string& arch, std::uint64_t seed) {
+  torch::manual_seed(static_cast<std::int64_t>(seed));
+  auto m = create_model(arch, 1);
+  torch::NoGradGuard no_grad;
+  for (auto& mod : m->modules(false))
+    if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(mod.get())) {
+      bn->running_mean.normal_(0.0, 0.2);
+      bn->running_var.uniform_(0.5, 2.0);
+      bn->weight.uniform_(0.5, 1.5);
+      bn->bias.normal_(0.0, 0.1);
+    }
+  m->eval();
+  return m;
+}
+
+std::shared_ptr<ClassifierImpl> copy_of(ClassifierImpl& src) {
+  auto m = create_model(src.arch(), src.num_outputs());
+  weights::load_state_dict(*m, weights::model_state_dict(src), "copy");
+  m->eval();
+  return m;
+}
+
+class FoldedBatchNorm : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FoldedBatchNorm, EqualsTheUnfoldedModelWithin1e4) {
+  auto model = model_with_statistics(GetParam(), 7);
+  auto folded = copy_of(*model);
+  folded->fold_batchnorm();
+  EXPECT_TRUE(folded->inference_only());
+  torch::manual_seed(3);
+  const auto x = torch::randn({2, 3, 64, 64});
+  torch::NoGradGuard no_grad;
+  const auto a = model->forward(x), b = folded->forward(x);
+  const auto fa = model->forward_features(x), fb = folded->forward_features(x);
+  const double logit_diff = (a - b).abs().max().item<double>();
+  const double feature_diff = (fa - fb).abs().max().item<double>();
+  std::printf("%s: folded vs unfolded max |logit diff| %.3g, max |feature diff| %.3g (feature max %.3g)\n",
+              GetParam(), logit_diff, feature_diff, fa.abs().max().item<double>());
+  EXPECT_LE(logit_diff, 1e-4);
+  EXPECT_LE(feature_diff, 1e-4 * std::max(1.0, fa.abs().max().item<double>()));
+  // fewer BatchNorm layers run: the folded convolutions carry biases
+  int biased = 0;
+  for (auto& mod : folded->modules(false))
+    if (auto* c = dynamic_cast<torch::nn::Conv2dImpl*>(mod.get())) biased += c->bias.defined() ? 1 : 0;
+  EXPECT_GT(biased, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, FoldedBatchNorm,
+                         ::testing::Values("resnet18", "resnet50", "densenet121"));
+
+TEST(FoldedBatchNormModel, IsInferenceOnlyAndFoldingTwiceChangesNothing) {
+  auto model = model_with_statistics("resnet18", 1);
+  model->fold_batchnorm();
+  EXPECT_THROW(model->train(true), Error);
+  const auto x = torch::randn({1, 3, 48, 48});
+  torch::NoGradGuard no_grad;
+  const auto once = model->forward(x);
+  model->fold_batchnorm();
+  EXPECT_TRUE(torch::equal(once, model->forward(x)));
+}
+
+TEST(FoldConvBatchNorm, MatchesBatchNormOfConvolutionOnAConvWithBias) {
+  torch::manual_seed(5);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(4, 6, 3).padding(1).stride(2).bias(true));
+  torch::nn::BatchNorm2d bn(6);
+  {
+    torch::NoGradGuard g;
+    bn->running_mean.normal_();
+    bn->running_var.uniform_(0.1, 3.0);
+    bn->weight.normal_();
+    bn->bias.normal_();
+  }
+  bn->eval();
+  auto folded = fold_conv_batchnorm(*conv, *bn);
+  const auto x = torch::randn({3, 4, 9, 9});
+  torch::NoGradGuard g;
+  EXPECT_LE((bn(conv(x)) - folded(x)).abs().max().item<double>(), 1e-5);
+  torch::nn::BatchNorm2d wrong(5);
+  EXPECT_THROW(fold_conv_batchnorm(*conv, *wrong), Error);
+}
+
+TEST(ChannelsLast, ChangesTheLayoutNotTheOutput) {
+  auto model = model_with_statistics("densenet121", 2);
+  auto cl = copy_of(*model);
+  to_channels_last(*cl);
+  for (const auto& p : cl->parameters())
+    if (p.dim() == 4) {
+      EXPECT_TRUE(p.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  torch::manual_seed(4);
+  const auto x = torch::randn({2, 3, 64, 64});
+  torch::NoGradGuard no_grad;
+  const double diff =
+      (model->forward(x) - cl->forward(x.contiguous(torch::MemoryFormat::ChannelsLast))).abs().max().item<double>();
+  std::printf("channels-last vs contiguous: max |logit diff| %.3g\n", diff);
+  EXPECT_LE(diff, 1e-4);
+}
+
+// bf16 keeps 8 bits of mantissa (~2-3 decimal digits): on a fixed model and input we ask the
+// probabilities to agree within 0.02 and the logits to keep their order (Pearson r >= 0.99).
+TEST(Bf16Autocast, AgreesWithFp32OnAFixedModelAndInput) {
+  auto model = model_with_statistics("resnet18", 9);
+  prepare_for_inference(*model, {true, true});
+  torch::manual_seed(8);
+  const auto x = torch::randn({16, 3, 64, 64}).contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::InferenceMode guard;
+  const auto fp32 = model->forward(x).to(torch::kFloat32).flatten();
+  torch::Tensor bf16;
+  {
+    compat::AutocastGuard autocast(torch::kCPU, torch::kBFloat16, true);
+    bf16 = model->forward(x);
+  }
+  EXPECT_EQ(bf16.scalar_type(), torch::kBFloat16) << "autocast did not reach the head";
+  bf16 = bf16.to(torch::kFloat32).flatten();
+  const double pdiff = (torch::sigmoid(fp32) - torch::sigmoid(bf16)).abs().max().item<double>();
+  const auto a = fp32 - fp32.mean(), b = bf16 - bf16.mean();
+  const double r = ((a * b).sum() / (a.norm() * b.norm())).item<double>();
+  std::printf("bf16 vs fp32: max |probability diff| %.4f, logit Pearson r %.5f\n", pdiff, r);
+  EXPECT_LE(pdiff, 0.02);
+  EXPECT_GE(r, 0.99);
+}
+
+TEST(PrecisionPolicy, AutoPicksBf16OnlyWhereTheHardwareHasIt) {
+  const PrecisionCapabilities none{false, false}, cpu{true, false}, gpu{false, true};
+  EXPECT_EQ(resolve_precision("auto", torch::kCPU, none).precision, Precision::FP32);
+  EXPECT_EQ(resolve_precision("auto", torch::kCPU, cpu).precision, Precision::BF16);
+  EXPECT_EQ(resolve_precision("AUTO", torch::kCPU, cpu).precision, Precision::BF16);
+  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCUDA, 0), gpu).precision, Precision::BF16);
+  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCUDA, 0), none).precision, Precision::FP32);
+  EXPECT_EQ(resolve_precision("fp32", torch::kCPU, cpu).precision, Precision::FP32);
+  EXPECT_EQ(resolve_precision("bf16", torch::kCPU, none).precision, Precision::BF16);  // emulated, allowed
+  EXPECT_NE(resolve_precision("bf16", torch::kCPU, none).reason.find("emulated"), std::string::npos);
+  EXPECT_EQ(resolve_precision("fp16", torch::Device(torch::kCUDA, 0), none).precision, Precision::FP16);
+  // --amp: low precision always; fp16 on a GPU without bf16
+  EXPECT_EQ(resolve_precision("amp", torch::kCPU, none).precision, Precision::BF16);
+  EXPECT_EQ(resolve_precision("amp", torch::Device(torch::kCUDA, 0), none).precision, Precision::FP16);
+  EXPECT_EQ(resolve_precision("amp", torch::Device(torch::kCUDA, 0), gpu).precision, Precision::BF16);
+}
+
+TEST(PrecisionPolicy, ImpossibleChoicesAreErrorsNamingTheFlag) {
+  const PrecisionCapabilities cpu{true, false};
+  try {
+    resolve_precision("fp16", torch::kCPU, cpu);
+    FAIL() << "fp16 on a CPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision fp16 needs a CUDA device"), std::string::npos) << e.what();
+  }
+  try {
+    resolve_precision("int8", torch::kCPU, cpu);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision: expected auto, fp32, bf16 or fp16, got 'int8'"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(resolve_precision("bf16", torch::Device(torch::kCUDA, 0), PrecisionCapabilities{}), Error);
+  EXPECT_EQ(parse_precision(precision_name(Precision::BF16)), Precision::BF16);
+  EXPECT_EQ(parse_precision(precision_name(Precision::FP16)), Precision::FP16);
+  EXPECT_EQ(parse_precision(precision_name(Precision::FP32)), Precision::FP32);
+}
+
+TEST(PrecisionPolicy, DetectionAgreesWithTheCpuFlagsTheKernelReports) {
+  // /proc/cpuinfo lists avx512_bf16 / amx_bf16 when the CPU (and kernel) have them.
+  std::FILE* f = std::fopen("/proc/cpuinfo", "r");
+  if (!f) GTEST_FAIL() << "no /proc/cpuinfo to compare with";
+  std::string text;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  const bool listed = text.find(" avx512_bf16") != std::string::npos || text.find(" amx_bf16") != std::string::npos;
+  EXPECT_EQ(cpu_has_native_bf16(), listed);
+  std::printf("this CPU computes bf16 natively: %s\n", listed ? "yes" : "no");
+}
+
+TEST(ThreadPlan, FitsTheMachineAndHonoursOverrides) {
+  auto p = plan_threads(0, -1, false, 2);
+  EXPECT_EQ(p.compute_threads, 2);
+  EXPECT_EQ(p.loader_workers, 1);
+  p = plan_threads(0, -1, false, 32);
+  EXPECT_EQ(p.compute_threads, 32);
+  EXPECT_EQ(p.loader_workers, 8);
+  p = plan_threads(0, -1, true, 16);
+  EXPECT_EQ(p.compute_threads, 2);
+  EXPECT_EQ(p.loader_workers, 14);
+  p = plan_threads(3, 0, false, 16);
+  EXPECT_EQ(p.compute_threads, 3);
+  EXPECT_EQ(p.loader_workers, 0);
+  EXPECT_EQ(plan_threads(1, 1, false, 1).describe(), "1 compute thread, 1 loader worker");
+}
+
+}  // namespace
+}  // namespace mura::models
