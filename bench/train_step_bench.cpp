@@ -6,9 +6,11 @@
 // training loop's data pipeline overhead is measured against (bench/run_train_bench.sh).
 //
 //   mura_bench_train_step [--arch resnet18] [--img-size 128] [--batch-size 32]
-//                         [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] [--seed 1] [--amp]
+//                         [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] [--seed 1]
+//                         [--precision fp32|bf16|auto] [--channels-last]
 //
-// --amp runs forward and loss under bf16 autocast, as `mura train --amp` does.
+// --precision bf16 (or --amp) runs the forward pass under bf16 autocast and --channels-last
+// converts model and batch, as `mura train` does by default on a CPU with native bf16.
 // --threads 0 uses every core (std::thread::hardware_concurrency(), as `mura train --threads 0`
 // does); the JSON line reports the count actually used. One JSON line on stdout:
 //   {"impl":"mura","mode":"compute-only","arch":"resnet18",...,"images_per_s":...}
@@ -22,7 +24,9 @@
 #include <string>
 #include <thread>
 
+#include "mura/models/optimize.h"
 #include "mura/models/registry.h"
+#include "mura/util/precision.h"
 #include "mura/util/error.h"
 #include "mura/util/torch_compat.h"
 
@@ -37,13 +41,15 @@ struct Args {
   int threads = 0;
   double lr = 1e-3;
   std::uint64_t seed = 1;
-  bool amp = false;
+  std::string precision = "fp32";  ///< as `mura train --precision` (auto|fp32|bf16)
+  bool channels_last = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   if (!why.empty()) std::cerr << "mura_bench_train_step: " << why << "\n";
   std::cerr << "usage: mura_bench_train_step [--arch resnet18] [--img-size 128] [--batch-size 32]\n"
-               "                             [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] [--seed 1] [--amp]\n";
+               "                             [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] [--seed 1]\n"
+               "                             [--precision fp32|bf16|auto] [--amp (= --precision bf16)] [--channels-last]\n";
   std::exit(why.empty() ? 0 : 2);
 }
 
@@ -60,7 +66,11 @@ Args parse(int argc, char** argv) {
     std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") usage("");
     if (flag == "--amp") {
-      a.amp = true;
+      a.precision = "bf16";
+      continue;
+    }
+    if (flag == "--channels-last") {
+      a.channels_last = true;
       continue;
     }
     std::string value;
@@ -78,6 +88,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--steps") a.steps = static_cast<int>(to_long(flag, value, 1));
     else if (flag == "--warmup") a.warmup = static_cast<int>(to_long(flag, value, 0));
     else if (flag == "--threads") a.threads = static_cast<int>(to_long(flag, value, 0));
+    else if (flag == "--precision") a.precision = value;
     else if (flag == "--seed") a.seed = static_cast<std::uint64_t>(to_long(flag, value, 0));
     else if (flag == "--lr") {
       char* end = nullptr;
@@ -98,23 +109,27 @@ int main(int argc, char** argv) {
     torch::set_num_threads(a.threads > 0 ? a.threads
                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     torch::manual_seed(a.seed);
+    const auto precision = mura::resolve_precision(a.precision, torch::kCPU).precision;
+    const bool amp = mura::uses_autocast(precision);
     auto model = mura::models::create_model(a.arch, 1);
     model->train();
+    if (a.channels_last) mura::models::to_channels_last(*model);
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(a.lr));
 
-    const auto x = torch::randn({a.batch_size, 3, a.img_size, a.img_size});
+    auto x = torch::randn({a.batch_size, 3, a.img_size, a.img_size});
+    if (a.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
     const auto y = torch::randint(0, 2, {a.batch_size}).to(torch::kFloat32);
     // The MURA paper's weights have this shape: w1 on abnormal, w0 on normal images.
     const auto w = torch::where(y > 0.5, torch::full_like(y, 0.6), torch::full_like(y, 0.4));
 
     double loss_sum = 0;
     auto step = [&] {
-      torch::Tensor loss;
+      torch::Tensor logits;
       {
-        mura::compat::AutocastGuard autocast(torch::kCPU, torch::kBFloat16, a.amp);
-        const auto logits = model->forward(x).to(torch::kFloat32);
-        loss = torch::binary_cross_entropy_with_logits(logits.select(1, 0), y, w);
+        mura::compat::AutocastGuard autocast(torch::kCPU, torch::kBFloat16, amp);
+        logits = model->forward(x);
       }
+      const auto loss = torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat32).select(1, 0), y, w);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -126,10 +141,10 @@ int main(int argc, char** argv) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double images = static_cast<double>(a.steps) * a.batch_size;
     std::printf("{\"impl\":\"mura\",\"mode\":\"compute-only\",\"arch\":\"%s\",\"img_size\":%d,"
-                "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,\"threads\":%d,\"amp\":%s,\"seconds\":%.4f,"
+                "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,\"threads\":%d,\"precision\":\"%s\",\"channels_last\":%s,\"seconds\":%.4f,"
                 "\"s_per_step\":%.4f,\"images_per_s\":%.1f,\"mean_loss\":%.4f}\n",
                 model->arch().c_str(), a.img_size, a.batch_size, a.steps, a.warmup,
-                torch::get_num_threads(), a.amp ? "true" : "false", secs, secs / a.steps, images / secs,
+                torch::get_num_threads(), mura::precision_name(precision), a.channels_last ? "true" : "false", secs, secs / a.steps, images / secs,
                 loss_sum / (a.warmup + a.steps));
   } catch (const mura::Error& e) {
     std::cerr << "mura_bench_train_step: " << e.what() << "\n";

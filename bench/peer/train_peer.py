@@ -148,13 +148,20 @@ def auroc(labels, scores):
     return float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else float('nan')
 
 
-def validate(model, loader, items):
+def forward(model, images, tuned):
+    if tuned:
+        images = images.contiguous(memory_format=torch.channels_last)
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=tuned):
+        return model(images)[:, 0].float()
+
+
+def validate(model, loader, items, tuned):
     model.eval()
     probs = []
     loss_sum = 0.0
     with torch.no_grad():
         for images, labels, weights in loader:
-            logits = model(images)[:, 0]
+            logits = forward(model, images, tuned)
             loss_sum += F.binary_cross_entropy_with_logits(
                 logits, labels, weight=weights, reduction='sum').item()
             probs.extend(torch.sigmoid(logits).tolist())
@@ -185,6 +192,8 @@ def main():
     ap.add_argument('--workers', type=int, default=2, help='DataLoader worker processes')
     ap.add_argument('--rotate', type=float, default=10.0)
     ap.add_argument('--eval-every-epoch', action='store_true', help='validate after every epoch')
+    ap.add_argument('--tuned', action='store_true',
+                    help='a tuned peer: bf16 autocast + channels-last (the loss stays fp32)')
     args = ap.parse_args()
 
     t_start = time.perf_counter()
@@ -212,11 +221,13 @@ def main():
                             shuffle=False, num_workers=args.workers)
 
     model = make_model(args.arch)
+    if args.tuned:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
 
     common = {'impl': 'peer', 'arch': args.arch, 'img_size': args.img_size,
               'batch_size': args.batch_size, 'threads': torch.get_num_threads(),
-              'workers': args.workers}
+              'workers': args.workers, 'tuned': args.tuned}
     steps = 0
     train_images = 0
     train_seconds = 0.0
@@ -228,7 +239,7 @@ def main():
         loss_sum = 0.0
         t0 = time.perf_counter()
         for images, labels, w in train_loader:
-            logits = model(images)[:, 0]
+            logits = forward(model, images, args.tuned)
             loss = F.binary_cross_entropy_with_logits(logits, labels, weight=w)
             optimizer.zero_grad()
             loss.backward()
@@ -247,7 +258,7 @@ def main():
                   'images_per_s': round(n / seconds, 2) if seconds > 0 else 0.0}
         if args.eval_every_epoch or stopped or epoch == args.epochs:
             t1 = time.perf_counter()
-            val = validate(model, val_loader, val_items)
+            val = validate(model, val_loader, val_items, args.tuned)
             record.update(val)
             record['val_seconds'] = round(time.perf_counter() - t1, 4)
         print(json.dumps(record), flush=True)

@@ -26,7 +26,7 @@ void add_info_command(CLI::App& app, Runner& run) {
       if (!c.state.best_metric_name.empty())
         std::cout << "best metric:    " << c.state.best_metric_name << " = " << c.state.best_metric << "\n";
       std::cout << "optimizer:      " << (c.optimizer_state.empty() ? "no" : "yes") << "\n"
-                << "precision:      " << c.state.precision << "\n";
+                << "precision:      " << c.state.precision << (c.state.channels_last ? ", channels-last" : "") << "\n";
       return 0;
     };
   });
