@@ -221,6 +221,45 @@ TEST(Loader, ACorruptCacheFileIsRefusedByName) {
   }
 }
 
+TEST(Loader, FillingTheCacheFirstDecodesEachImageOnceAndChangesNoBatch) {
+  test::TempDir tmp;
+  const auto samples = write_samples(tmp.path(), 11);
+  LoaderOptions o = small_options();
+  o.cache = CacheMode::Memory;
+  o.shuffle = true;
+  Loader lazy(samples, o), filled(samples, o);
+  EXPECT_EQ(filled.fill_cache(3), samples.size());
+  EXPECT_TRUE(filled.cache_complete());
+  EXPECT_EQ(filled.fill_cache(), 0u);
+  const auto a = run_epoch(lazy, 2), b = run_epoch(filled, 2);
+  EXPECT_EQ(filled.decoded_count(), samples.size()) << "an epoch after the fill decoded again";
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t k = 0; k < a.size(); ++k) EXPECT_TRUE(torch::equal(a[k].images, b[k].images)) << k;
+  o.cache = CacheMode::None;
+  Loader none(samples, o);
+  EXPECT_EQ(none.fill_cache(), 0u);
+}
+
+TEST(Loader, FillingTheCacheReportsTheFirstUnreadableFile) {
+  test::TempDir tmp;
+  auto samples = write_samples(tmp.path(), 9);
+  test::write_text(samples[6].file, "broken");
+  test::write_text(samples[2].file, "broken too");
+  LoaderOptions o = small_options();
+  o.cache = CacheMode::Memory;
+  Loader l(samples, o);
+  try {
+    l.fill_cache(4);
+    FAIL() << "an unreadable image was not reported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(samples[2].file.string()), std::string::npos) << e.what();
+  }
+  o.skip_unreadable = true;
+  Loader tolerant(samples, o);
+  EXPECT_EQ(tolerant.fill_cache(2), samples.size());  // every file was read, 2 of them in vain
+  EXPECT_FALSE(tolerant.cache_complete());
+}
+
 TEST(Loader, AWorkerErrorReachesTheConsumerNamingTheFile) {
   test::TempDir tmp;
   auto samples = write_samples(tmp.path(), 8);

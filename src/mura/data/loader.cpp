@@ -1,5 +1,7 @@
 #include "mura/data/loader.h"
 
+#include <thread>
+
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
@@ -189,6 +191,36 @@ cv::Mat Loader::resized_image(std::size_t i) {
     ++cache_filled_;
   }
   return img;
+}
+
+std::size_t Loader::fill_cache(int threads) {
+  if (options_.cache == CacheMode::None || cache_complete()) return 0;
+  const std::size_t before = decoded_.load();
+  const unsigned n = threads > 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
+  std::atomic<std::size_t> next{0};
+  std::mutex error_mu;
+  std::exception_ptr first_error;
+  std::size_t first_error_index = samples_.size();
+  auto work = [&] {
+    for (std::size_t i = next++; i < samples_.size(); i = next++) {
+      try {
+        resized_image(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (i < first_error_index) {  // the first in sample order, whatever the scheduling
+          first_error_index = i;
+          first_error = std::current_exception();
+        }
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (first_error && !options_.skip_unreadable) std::rethrow_exception(first_error);
+  if (options_.cache == CacheMode::Disk && !cache_saved_ && cache_complete()) save_disk_cache();
+  return decoded_.load() - before;
 }
 
 Batch Loader::build(std::uint64_t epoch, const std::vector<std::size_t>& members) {

@@ -100,6 +100,14 @@ class Loader {
   /// mura::Error naming the file, any error a worker met building this batch.
   std::optional<Batch> next();
 
+  /// With a cache: decodes every sample not yet cached, on `threads` threads (0: every
+  /// core), before any batch is asked for, so decoding does not compete with the model for
+  /// the cores later (the cached epochs then only augment). Throws, as mura::Error naming
+  /// the file, the first unreadable image unless skip_unreadable (then they stay uncached
+  /// and are reported by the batches). Returns the number of images decoded. No-op without
+  /// a cache.
+  std::size_t fill_cache(int threads = 0);
+
   /// Images decoded from their files so far (cache misses included, hits excluded).
   std::size_t decoded_count() const { return decoded_.load(); }
   /// Whether every sample is in the cache.

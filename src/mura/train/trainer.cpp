@@ -394,6 +394,14 @@ TrainResult train(const TrainOptions& opt_in) {
   int epochs_without_improvement = 0;
   for (int epoch = start_epoch; epoch < o.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
+    if (epoch == start_epoch && lo.cache != data::CacheMode::None) {
+      // Decode everything once with every core before the model runs, so that decoding never
+      // competes with it for the cores; this epoch's time includes it.
+      const std::size_t n = train_loader.fill_cache() + val_loader.fill_cache();
+      if (o.progress && n > 0)
+        std::fprintf(stderr, "mura: decoded %zu images into the cache in %.1f s\n", n,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
     model->train();
     train_loader.start_epoch(static_cast<std::uint64_t>(epoch), static_cast<std::size_t>(skip_batches));
     Progress progress(o.progress, epoch + 1, o.epochs, train_loader.num_batches());
