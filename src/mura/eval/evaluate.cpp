@@ -161,7 +161,11 @@ EvaluateResult evaluate(const EvaluateOptions& o) {
     lo.transform = data::TransformOptions::evaluation(std::get<0>(geom));
     lo.transform.mean = std::get<1>(geom);
     lo.transform.std = std::get<2>(geom);
+    // On a CPU: decode everything first with every core, then run the models with every
+    // core (decoders and LibTorch's threads would otherwise compete for the cores).
+    if (!device.is_cuda()) lo.cache = data::CacheMode::Memory;
     data::Loader loader(samples, lo);
+    loader.fill_cache();
     const auto p = predict_probabilities(models, loader, io);
     for (std::size_t i = 0; i < p.size(); ++i)
       probs[i] += p[i] * static_cast<double>(models.size()) / static_cast<double>(ckpts.size());

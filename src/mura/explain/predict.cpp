@@ -118,47 +118,60 @@ PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOpti
   lo.transform = data::TransformOptions::evaluation(ckpts[0].spec.image_size);
   lo.transform.mean = ckpts[0].spec.mean;
   lo.transform.std = ckpts[0].spec.std;
-  data::Loader loader(samples, lo);
 
   result.images.resize(inputs.size());
   std::map<std::string, int> stems;
   if (!o.gradcam_dir.empty()) fs::create_directories(o.gradcam_dir);
-  loader.start_epoch(0);
-  while (auto batch = loader.next()) {
-    const auto x = batch->images.to(device, /*non_blocking=*/true);
-    torch::Tensor probs;
-    CamBatch cams;
-    if (o.gradcam_dir.empty()) {
-      probs = eval::ensemble_probabilities(models, x, io);
-    } else {
-      compat::AutocastGuard autocast(device, autocast_dtype(precision.precision), uses_autocast(precision.precision));
-      cams = compute_cam(models, x, o.method);
-      probs = cams.probabilities;
-    }
-    for (std::size_t j = 0; j < batch->size(); ++j) {
-      const std::size_t i = batch->indices[j];
-      ImageResult& r = result.images[i];
-      r.path = inputs[i].file.string();
-      r.study = inputs[i].study;
-      r.body_part = inputs[i].body_part;
-      r.error = batch->errors[j];
-      if (!r.error.empty()) {
-        r.probability = std::nan("");
-        continue;
+  // On a CPU the model and the decoders compete for the same cores: decode a chunk of images
+  // with every core, then run the model on it with every core, instead of interleaving the
+  // two (LibTorch's threads wait for each other whenever a decoder takes one's core). On
+  // CUDA the GPU computes while the workers decode.
+  const std::size_t chunk = device.is_cuda() ? std::max<std::size_t>(1, samples.size())
+                                             : static_cast<std::size_t>(64) * static_cast<std::size_t>(o.batch_size);
+  if (!device.is_cuda()) lo.cache = data::CacheMode::Memory;
+  for (std::size_t begin = 0; begin < samples.size(); begin += chunk) {
+    const std::size_t end = std::min(samples.size(), begin + chunk);
+    data::Loader loader(std::vector<data::Sample>(samples.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                  samples.begin() + static_cast<std::ptrdiff_t>(end)),
+                        lo);
+    loader.fill_cache();
+    loader.start_epoch(0);
+    while (auto batch = loader.next()) {
+      const auto x = batch->images.to(device, /*non_blocking=*/true);
+      torch::Tensor probs;
+      CamBatch cams;
+      if (o.gradcam_dir.empty()) {
+        probs = eval::ensemble_probabilities(models, x, io);
+      } else {
+        compat::AutocastGuard autocast(device, autocast_dtype(precision.precision), uses_autocast(precision.precision));
+        cams = compute_cam(models, x, o.method);
+        probs = cams.probabilities;
       }
-      r.probability = probs[static_cast<int64_t>(j)].item<double>();
-      r.label = r.probability >= result.threshold ? 1 : 0;
-      if (!o.gradcam_dir.empty()) {
-        const cv::Mat gray = data::load_gray(inputs[i].file);
-        const cv::Mat cam = cam_to_size(cams.cams[static_cast<int64_t>(j)], gray.cols, gray.rows);
-        const fs::path base = fs::path(o.gradcam_dir) / stem_for(inputs[i].file, stems);
-        const std::string b = base.string();
-        write_image(b + "_panels.png", three_panels(gray, cam, r.probability, {o.alpha, 512}));
-        write_image(b + "_overlay.png", overlay(gray, cam, o.alpha));
-        write_cam_png16(b + "_cam16.png", cam);
-        write_npy(b + "_cam.npy", cams.cams[static_cast<int64_t>(j)]);
-        for (const char* suffix : {"_panels.png", "_overlay.png", "_cam16.png", "_cam.npy"})
-          result.written.push_back(b + suffix);
+      for (std::size_t j = 0; j < batch->size(); ++j) {
+        const std::size_t i = begin + batch->indices[j];
+        ImageResult& r = result.images[i];
+        r.path = inputs[i].file.string();
+        r.study = inputs[i].study;
+        r.body_part = inputs[i].body_part;
+        r.error = batch->errors[j];
+        if (!r.error.empty()) {
+          r.probability = std::nan("");
+          continue;
+        }
+        r.probability = probs[static_cast<int64_t>(j)].item<double>();
+        r.label = r.probability >= result.threshold ? 1 : 0;
+        if (!o.gradcam_dir.empty()) {
+          const cv::Mat gray = data::load_gray(inputs[i].file);
+          const cv::Mat cam = cam_to_size(cams.cams[static_cast<int64_t>(j)], gray.cols, gray.rows);
+          const fs::path base = fs::path(o.gradcam_dir) / stem_for(inputs[i].file, stems);
+          const std::string b = base.string();
+          write_image(b + "_panels.png", three_panels(gray, cam, r.probability, {o.alpha, 512}));
+          write_image(b + "_overlay.png", overlay(gray, cam, o.alpha));
+          write_cam_png16(b + "_cam16.png", cam);
+          write_npy(b + "_cam.npy", cams.cams[static_cast<int64_t>(j)]);
+          for (const char* suffix : {"_panels.png", "_overlay.png", "_cam16.png", "_cam.npy"})
+            result.written.push_back(b + suffix);
+        }
       }
     }
   }
