@@ -53,7 +53,8 @@ TEST(Calibration, BinEdgesAreNumpyLinspaceWithSearchsortedRight) {
 
 TEST(Calibration, CalibratedPredictionsHaveZeroEceAndConfidentMistakesOne) {
   // Four at 0.25 with one abnormal, four at 0.75 with three abnormal.
-  const auto good = calibration({1, 0, 0, 0, 1, 1, 1, 0}, {0.25, 0.25, 0.25, 0.25, 0.75, 0.75, 0.75, 0.75}, 10);
+  const auto good =
+      calibration({1, 0, 0, 0, 1, 1, 1, 0}, {0.25, 0.25, 0.25, 0.25, 0.75, 0.75, 0.75, 0.75}, 10);
   EXPECT_NEAR(good.ece, 0.0, 1e-15);
   const auto bad = calibration({0, 0, 1, 1}, {1.0, 1.0, 0.0, 0.0}, 5);
   EXPECT_DOUBLE_EQ(bad.ece, 1.0);
@@ -69,11 +70,23 @@ TEST(Calibration, BadInputIsAnErrorNamingIt) {
     }
     return std::string("no error");
   };
-  EXPECT_EQ(message([] { calibration({0, 1}, {0.5}); }), "calibration: 2 labels but 1 probabilities");
+  EXPECT_EQ(message([] {
+              calibration({0, 1}, {0.5});
+            }),
+            "calibration: 2 labels but 1 probabilities");
   EXPECT_EQ(message([] { calibration({}, {}); }), "calibration: no items");
-  EXPECT_NE(message([] { calibration({0, 1}, {0.5, 1.5}); }).find("at index 1 is not in [0, 1]"), std::string::npos);
-  EXPECT_NE(message([] { calibration({0, 1}, {0.5, std::nan("")}); }).find("at index 1"), std::string::npos);
-  EXPECT_NE(message([] { calibration({0, 2}, {0.5, 0.5}); }).find("label 2 at index 1"), std::string::npos);
+  EXPECT_NE(message([] {
+              calibration({0, 1}, {0.5, 1.5});
+            }).find("at index 1 is not in [0, 1]"),
+            std::string::npos);
+  EXPECT_NE(message([] {
+              calibration({0, 1}, {0.5, std::nan("")});
+            }).find("at index 1"),
+            std::string::npos);
+  EXPECT_NE(message([] {
+              calibration({0, 2}, {0.5, 0.5});
+            }).find("label 2 at index 1"),
+            std::string::npos);
   EXPECT_EQ(message([] { calibration({0}, {0.5}, 0); }), "calibration: n_bins must be at least 1");
 }
 

@@ -22,7 +22,9 @@ std::string error_of(F&& f) {
   return "no error";
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 const char* kMinimalMetrics = R"({"format_version": 1, "threshold": 0.5, "per_body_part": {},
   "study": {"auroc": {}, "kappa": {}, "sensitivity": {}, "specificity": {}, "confusion_matrix": [], "classification_report": {}},
@@ -31,7 +33,8 @@ const char* kMinimalMetrics = R"({"format_version": 1, "threshold": 0.5, "per_bo
 TEST(ReportInputs, MetricsJsonIsCheckedAndErrorsNameTheFileAndTheProblem) {
   test::TempDir dir;
   const fs::path f = dir / "metrics.json";
-  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }), f.string() + ": no such file (run 'mura evaluate' first"));
+  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }),
+                       f.string() + ": no such file (run 'mura evaluate' first"));
   test::write_text(f, "{\"format_version\": 1,");
   EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }), f.string() + ": not valid JSON"));
   test::write_text(f, "[1, 2]");
@@ -41,7 +44,8 @@ TEST(ReportInputs, MetricsJsonIsCheckedAndErrorsNameTheFileAndTheProblem) {
   std::string v2 = kMinimalMetrics;
   v2.replace(v2.find("\"format_version\": 1"), 19, "\"format_version\": 2");
   test::write_text(f, v2);
-  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }), f.string() + ": format_version 2 is not supported"))
+  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }),
+                       f.string() + ": format_version 2 is not supported"))
       << error_of([&] { read_metrics_json(f); });
   test::write_text(f, kMinimalMetrics);
   EXPECT_EQ(read_metrics_json(f)["threshold"], 0.5);
@@ -58,17 +62,20 @@ TEST(ReportInputs, CsvLinesFollowRfc4180Quoting) {
             (std::vector<std::string>{"a,b", "say \"hi\"", "c"}));
   EXPECT_EQ(parse_csv_line("", "x"), (std::vector<std::string>{""}));
   EXPECT_EQ(parse_csv_line("a,", "x"), (std::vector<std::string>{"a", ""}));
-  EXPECT_EQ(error_of([] { parse_csv_line("\"open,b", "f.csv:3"); }), "f.csv:3: unterminated quoted field");
-  EXPECT_EQ(error_of([] { parse_csv_line("\"a\"b,c", "f.csv:4"); }), "f.csv:4: text after a closing quote");
+  EXPECT_EQ(error_of([] { parse_csv_line("\"open,b", "f.csv:3"); }),
+            "f.csv:3: unterminated quoted field");
+  EXPECT_EQ(error_of([] { parse_csv_line("\"a\"b,c", "f.csv:4"); }),
+            "f.csv:4: text after a closing quote");
 }
 
 TEST(ReportInputs, ImagePredictionsAreReadAndBadRowsNamed) {
   test::TempDir dir;
   const fs::path f = dir / "predictions_images.csv";
-  test::write_text(f,
-                   "path,body_part,study,label,probability\n"
-                   "\"M/valid/XR_HAND/p1/s1,odd/image1.png\",XR_HAND,\"M/valid/XR_HAND/p1/s1,odd/\",1,0.875\r\n"
-                   "M/valid/XR_HAND/p2/s1/image1.png,XR_HAND,M/valid/XR_HAND/p2/s1/,0,1e-3\n");
+  test::write_text(
+      f,
+      "path,body_part,study,label,probability\n"
+      "\"M/valid/XR_HAND/p1/s1,odd/image1.png\",XR_HAND,\"M/valid/XR_HAND/p1/s1,odd/\",1,0.875\r\n"
+      "M/valid/XR_HAND/p2/s1/image1.png,XR_HAND,M/valid/XR_HAND/p2/s1/,0,1e-3\n");
   const auto rows = read_image_predictions(f);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].path, "M/valid/XR_HAND/p1/s1,odd/image1.png");
@@ -78,10 +85,13 @@ TEST(ReportInputs, ImagePredictionsAreReadAndBadRowsNamed) {
   EXPECT_EQ(rows[1].probability, 1e-3);
 
   test::write_text(f, "path,label\n");
-  EXPECT_TRUE(contains(error_of([&] { read_image_predictions(f); }), f.string() + ":1: expected the header"));
+  EXPECT_TRUE(contains(error_of([&] { read_image_predictions(f); }),
+                       f.string() + ":1: expected the header"));
   test::write_text(f, "path,body_part,study,label,probability\na,XR_HAND,s,2,0.5\n");
-  EXPECT_EQ(error_of([&] { read_image_predictions(f); }), f.string() + ":2: label must be 0 or 1, got '2'");
-  test::write_text(f, "path,body_part,study,label,probability\na,XR_HAND,s,1,0.5\na,XR_HAND,s,1,1.5\n");
+  EXPECT_EQ(error_of([&] { read_image_predictions(f); }),
+            f.string() + ":2: label must be 0 or 1, got '2'");
+  test::write_text(
+      f, "path,body_part,study,label,probability\na,XR_HAND,s,1,0.5\na,XR_HAND,s,1,1.5\n");
   EXPECT_EQ(error_of([&] { read_image_predictions(f); }),
             f.string() + ":3: probability must be a number in [0, 1], got '1.5'");
   test::write_text(f, "path,body_part,study,label,probability\na,XR_HAND,s,1\n");
@@ -93,7 +103,8 @@ TEST(ReportInputs, ImagePredictionsAreReadAndBadRowsNamed) {
 TEST(ReportInputs, TrainingLogKeepsEmptyCellsAsNan) {
   test::TempDir dir;
   const fs::path f = dir / "metrics.csv";
-  test::write_text(f, "epoch,lr,train_loss,val_loss,best\n1,0.001000,0.693,,1\n2,0.000100,0.5,0.61,0\n");
+  test::write_text(
+      f, "epoch,lr,train_loss,val_loss,best\n1,0.001000,0.693,,1\n2,0.000100,0.5,0.61,0\n");
   const auto log = read_training_log(f);
   EXPECT_EQ(log.rows, 2u);
   EXPECT_EQ(log.columns.size(), 5u);
@@ -105,19 +116,21 @@ TEST(ReportInputs, TrainingLogKeepsEmptyCellsAsNan) {
   test::write_text(f, "step,lr\n1,0.1\n");
   EXPECT_TRUE(contains(error_of([&] { read_training_log(f); }), "no 'epoch' column"));
   test::write_text(f, "epoch,lr\n1,fast\n");
-  EXPECT_EQ(error_of([&] { read_training_log(f); }), f.string() + ":2: column 'lr': expected a number, got 'fast'");
+  EXPECT_EQ(error_of([&] { read_training_log(f); }),
+            f.string() + ":2: column 'lr': expected a number, got 'fast'");
 }
 
 TEST(ReportInputs, ImagesResolveBelowTheRootOrItsParentWhateverTheRootIsCalled) {
   test::TempDir dir;
-  const fs::path root = test::make_layout(dir.path(), "MURA-v1.1",
-                                          {{"valid", "XR_HAND", "patient1", "study1_positive", 1, 1}});
+  const fs::path root = test::make_layout(
+      dir.path(), "MURA-v1.1", {{"valid", "XR_HAND", "patient1", "study1_positive", 1, 1}});
   const std::string mp = "MURA-v1.1/valid/XR_HAND/patient1/study1_positive/image1.png";
   const fs::path want = root / "valid/XR_HAND/patient1/study1_positive/image1.png";
   EXPECT_TRUE(fs::equivalent(resolve_image(root, mp), want));
   EXPECT_TRUE(fs::equivalent(resolve_image(dir.path(), mp), want));
   fs::rename(root, dir / "renamed");
-  EXPECT_TRUE(fs::equivalent(resolve_image(dir.path(), mp), dir / "renamed/valid/XR_HAND/patient1/study1_positive/image1.png"))
+  EXPECT_TRUE(fs::equivalent(resolve_image(dir.path(), mp),
+                             dir / "renamed/valid/XR_HAND/patient1/study1_positive/image1.png"))
       << "the parent of a root with another name";
   EXPECT_FALSE(fs::exists(resolve_image(dir / "nowhere", mp)));
 }

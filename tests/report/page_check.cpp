@@ -8,8 +8,9 @@ namespace {
 
 /// Text with the character references an HTML serializer writes turned back into characters.
 std::string unescape(const std::string& s) {
-  static const std::pair<const char*, char> refs[] = {
-      {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&#x27;", '\''}};
+  static const std::pair<const char*, char> refs[] = {{"&amp;", '&'},  {"&lt;", '<'},
+                                                      {"&gt;", '>'},   {"&quot;", '"'},
+                                                      {"&#39;", '\''}, {"&#x27;", '\''}};
   std::string out;
   for (std::size_t i = 0; i < s.size();) {
     bool replaced = false;
@@ -56,11 +57,13 @@ std::vector<PageNumber> page_numbers(const std::string& html) {
   return out;
 }
 
-std::vector<std::string> check_page_numbers(const std::string& html, const nlohmann::json& metrics) {
+std::vector<std::string> check_page_numbers(const std::string& html,
+                                            const nlohmann::json& metrics) {
   std::vector<std::string> bad;
   for (const auto& n : page_numbers(html)) {
     const nlohmann::json::json_pointer p(n.pointer);
-    const std::string where = n.pointer + " (text '" + n.text + "', data-value '" + n.value + "'): ";
+    const std::string where =
+        n.pointer + " (text '" + n.text + "', data-value '" + n.value + "'): ";
     if (!metrics.contains(p)) {
       bad.push_back(where + "not in metrics.json");
       continue;
@@ -69,7 +72,8 @@ std::vector<std::string> check_page_numbers(const std::string& html, const nlohm
     if (v.is_null()) {
       if (n.value != "null" || n.text != "n/a") bad.push_back(where + "metrics.json has null");
     } else if (v.is_number_integer() || v.is_number_unsigned()) {
-      if (n.value != v.dump() || n.text != v.dump()) bad.push_back(where + "metrics.json has " + v.dump());
+      if (n.value != v.dump() || n.text != v.dump())
+        bad.push_back(where + "metrics.json has " + v.dump());
     } else if (v.is_number_float()) {
       char text[64];
       std::snprintf(text, sizeof text, "%.*f", std::stoi(n.digits), v.get<double>());
@@ -82,7 +86,8 @@ std::vector<std::string> check_page_numbers(const std::string& html, const nlohm
   return bad;
 }
 
-std::map<std::string, std::string> element_attributes(const std::string& html, const std::string& id) {
+std::map<std::string, std::string> element_attributes(const std::string& html,
+                                                      const std::string& id) {
   std::map<std::string, std::string> attrs;
   const auto at = html.find("id=\"" + id + "\"");
   if (at == std::string::npos) return attrs;

@@ -2,10 +2,9 @@
 // Checks a report page (as written, or as Chromium's DOM after its scripts ran) against
 // the metrics.json it claims to show.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace mura::test {
 
@@ -24,7 +23,8 @@ std::vector<PageNumber> page_numbers(const std::string& html);
 std::vector<std::string> check_page_numbers(const std::string& html, const nlohmann::json& metrics);
 
 /// The attributes of the element with id="<id>" (name -> value), empty when absent.
-std::map<std::string, std::string> element_attributes(const std::string& html, const std::string& id);
+std::map<std::string, std::string> element_attributes(const std::string& html,
+                                                      const std::string& id);
 
 /// How often `part` occurs in `s`.
 std::size_t count_of(const std::string& s, const std::string& part);

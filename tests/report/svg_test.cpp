@@ -21,7 +21,8 @@ std::size_t count(const std::string& s, const std::string& part) {
 
 /// The d attribute of the first series path named `name`, as (x, y) pixel pairs per
 /// subpath ("M" starts a new one).
-std::vector<std::vector<std::pair<double, double>>> path_points(const std::string& svg, const std::string& name) {
+std::vector<std::vector<std::pair<double, double>>> path_points(const std::string& svg,
+                                                                const std::string& name) {
   const auto at = svg.find("data-series=\"" + name + "\"");
   EXPECT_NE(at, std::string::npos) << name;
   const auto d0 = svg.find("d=\"", at) + 3;
@@ -76,7 +77,9 @@ TEST(Svg, NiceTicksAreRoundIncreasingAndInsideTheRange) {
     }
     const double step = ticks[1] - ticks[0];
     const double mant = step / std::pow(10.0, std::floor(std::log10(step) + 1e-12));
-    EXPECT_TRUE(std::fabs(mant - 1) < 1e-6 || std::fabs(mant - 2) < 1e-6 || std::fabs(mant - 5) < 1e-6) << step;
+    EXPECT_TRUE(std::fabs(mant - 1) < 1e-6 || std::fabs(mant - 2) < 1e-6 ||
+                std::fabs(mant - 5) < 1e-6)
+        << step;
   }
   EXPECT_EQ(nice_ticks(3.0, 3.0).size(), 1u);
   const auto lt = log_ticks(1e-4, 1.5e-2);
@@ -100,7 +103,8 @@ TEST(Svg, RocPathFollowsTheCurveMonotonically) {
   o.x = {"FPR", 0, 1, false};
   o.y = {"TPR", 0, 1, false};
   o.diagonal = true;
-  const std::string svg = line_chart(o, {{"study", roc.fpr, roc.tpr}}, {{0.3, 0.7, "threshold 0.50"}});
+  const std::string svg =
+      line_chart(o, {{"study", roc.fpr, roc.tpr}}, {{0.3, 0.7, "threshold 0.50"}});
   EXPECT_EQ(svg.rfind("<svg class=\"chart\" id=\"roc\"", 0), 0u) << svg.substr(0, 80);
   EXPECT_EQ(count(svg, "<svg"), count(svg, "</svg>"));
   const auto pts = path_points(svg, "study");
@@ -108,7 +112,8 @@ TEST(Svg, RocPathFollowsTheCurveMonotonically) {
   ASSERT_EQ(pts[0].size(), roc.fpr.size());
   for (std::size_t i = 1; i < pts[0].size(); ++i) {
     EXPECT_GE(pts[0][i].first, pts[0][i - 1].first) << "x (FPR) never goes back";
-    EXPECT_LE(pts[0][i].second, pts[0][i - 1].second) << "y (TPR) never goes down (SVG y is inverted)";
+    EXPECT_LE(pts[0][i].second, pts[0][i - 1].second)
+        << "y (TPR) never goes down (SVG y is inverted)";
   }
   // (0, 0) at the plot's bottom-left, (1, 1) at its top-right.
   EXPECT_LT(pts[0].front().first, pts[0].back().first);
@@ -146,10 +151,12 @@ TEST(Svg, BadInputIsAnError) {
   ChartOptions o;
   o.id = "bad";
   EXPECT_THROW(line_chart(o, {{"s", {1, 2}, {1}}}), Error);
-  EXPECT_THROW(line_chart(o, {{"s", {std::nan("")}, {std::nan("")}}}), Error) << "nothing finite, no fixed axes";
+  EXPECT_THROW(line_chart(o, {{"s", {std::nan("")}, {std::nan("")}}}), Error)
+      << "nothing finite, no fixed axes";
   o.x = {"x", 0, 1, false};
   o.y = {"y", 0, 1, false};
-  EXPECT_NO_THROW(line_chart(o, {{"s", {std::nan("")}, {std::nan("")}}})) << "fixed axes: an empty plot is fine";
+  EXPECT_NO_THROW(line_chart(o, {{"s", {std::nan("")}, {std::nan("")}}}))
+      << "fixed axes: an empty plot is fine";
   o.width = 50;
   EXPECT_THROW(line_chart(o, {{"s", {0, 1}, {0, 1}}}), Error);
 }
@@ -160,9 +167,11 @@ TEST(Svg, ReliabilityBarsMatchTheBins) {
   o.id = "cal";
   o.title = "Reliability";
   const std::string svg = reliability_chart(o, c.bins);
-  const auto bars = svg.substr(svg.find("<g class=\"bars\">"), svg.find("</g>", svg.find("<g class=\"bars\">")) -
-                                                                 svg.find("<g class=\"bars\">"));
-  EXPECT_EQ(count(bars, "<rect"), 3u) << "bins 1, 8, 9 have a non-zero observed rate; bin 0's is 0 (a flat bar)";
+  const auto bars =
+      svg.substr(svg.find("<g class=\"bars\">"),
+                 svg.find("</g>", svg.find("<g class=\"bars\">")) - svg.find("<g class=\"bars\">"));
+  EXPECT_EQ(count(bars, "<rect"), 3u)
+      << "bins 1, 8, 9 have a non-zero observed rate; bin 0's is 0 (a flat bar)";
   EXPECT_EQ(count(svg, "class=\"marker\""), 4u) << "a dot per non-empty bin";
   EXPECT_EQ(count(svg, "class=\"diagonal\""), 1u);
 }

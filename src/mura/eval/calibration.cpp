@@ -27,11 +27,11 @@ Calibration calibration(const std::vector<int>& labels, const std::vector<double
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const double p = probabilities[i];
     if (labels[i] != 0 && labels[i] != 1)
-      throw Error("calibration: label " + std::to_string(labels[i]) + " at index " + std::to_string(i) +
-                  " is not 0 or 1");
+      throw Error("calibration: label " + std::to_string(labels[i]) + " at index " +
+                  std::to_string(i) + " is not 0 or 1");
     if (!(p >= 0.0 && p <= 1.0))
-      throw Error("calibration: probability " + std::to_string(p) + " at index " + std::to_string(i) +
-                  " is not in [0, 1]");
+      throw Error("calibration: probability " + std::to_string(p) + " at index " +
+                  std::to_string(i) + " is not in [0, 1]");
     // searchsorted(edges[1:-1], p, side="right"): interior edges <= p.
     const auto b = static_cast<std::size_t>(
         std::upper_bound(edges.begin() + 1, edges.end() - 1, p) - (edges.begin() + 1));

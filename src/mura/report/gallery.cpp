@@ -23,9 +23,12 @@ void set_gallery_size(GalleryOptions& o, std::size_t n) {
 
 const char* case_kind_name(CaseKind kind) {
   switch (kind) {
-    case CaseKind::FalsePositive: return "false positive";
-    case CaseKind::FalseNegative: return "false negative";
-    case CaseKind::TruePositive: return "true positive";
+    case CaseKind::FalsePositive:
+      return "false positive";
+    case CaseKind::FalseNegative:
+      return "false negative";
+    case CaseKind::TruePositive:
+      return "true positive";
   }
   return "?";
 }
@@ -63,7 +66,8 @@ std::vector<GalleryCase> select_cases(const std::vector<ImageRow>& rows, double 
   return cases;
 }
 
-std::string encode_thumbnail(const cv::Mat& bgr, int size, int jpeg_quality, int& width, int& height) {
+std::string encode_thumbnail(const cv::Mat& bgr, int size, int jpeg_quality, int& width,
+                             int& height) {
   if (bgr.empty()) throw Error("thumbnail: empty image");
   if (size < 16) throw Error("thumbnail: size must be at least 16 px, got " + std::to_string(size));
   const double scale = static_cast<double>(size) / std::max(bgr.cols, bgr.rows);
@@ -72,7 +76,8 @@ std::string encode_thumbnail(const cv::Mat& bgr, int size, int jpeg_quality, int
                         std::max(1, static_cast<int>(std::lround(bgr.rows * scale))));
   cv::resize(bgr, small, target, 0, 0, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
   std::vector<unsigned char> buf;
-  if (!cv::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, std::clamp(jpeg_quality, 1, 100)}))
+  if (!cv::imencode(".jpg", small, buf,
+                    {cv::IMWRITE_JPEG_QUALITY, std::clamp(jpeg_quality, 1, 100)}))
     throw Error("thumbnail: JPEG encoding failed");
   width = small.cols;
   height = small.rows;
@@ -82,7 +87,8 @@ std::string encode_thumbnail(const cv::Mat& bgr, int size, int jpeg_quality, int
 void render_cases(std::vector<GalleryCase>& cases, const std::vector<weights::Checkpoint>& ckpts,
                   const fs::path& data_dir, const GalleryOptions& o) {
   if (cases.empty()) return;
-  if (ckpts.empty()) throw Error("gallery: no checkpoint to compute Grad-CAM with (give --checkpoint)");
+  if (ckpts.empty())
+    throw Error("gallery: no checkpoint to compute Grad-CAM with (give --checkpoint)");
   std::vector<std::shared_ptr<models::ClassifierImpl>> models;
   for (const auto& c : ckpts) {
     const auto& a = ckpts.front().spec;
@@ -129,8 +135,8 @@ void render_cases(std::vector<GalleryCase>& cases, const std::vector<weights::Ch
         const auto k = static_cast<int64_t>(j);
         const cv::Mat cam = explain::cam_to_size(cams.cams[k], gray.cols, gray.rows);
         c.cam_probability = cams.probabilities[k].item<double>();
-        c.jpeg = encode_thumbnail(explain::overlay(gray, cam, o.alpha), o.thumb_size, o.jpeg_quality, c.width,
-                                  c.height);
+        c.jpeg = encode_thumbnail(explain::overlay(gray, cam, o.alpha), o.thumb_size,
+                                  o.jpeg_quality, c.width, c.height);
       } catch (const Error& e) {
         c.problem = std::string("image not readable: ") + e.what();
       }

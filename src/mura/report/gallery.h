@@ -20,7 +20,7 @@ struct GalleryOptions {
   int thumb_size = 256;             ///< longest side of each picture, px (keeps the page small)
   int jpeg_quality = 80;            ///< 1..100
   explain::CamMethod method = explain::CamMethod::GradCam;
-  double alpha = 0.4;               ///< heatmap weight in the overlay
+  double alpha = 0.4;  ///< heatmap weight in the overlay
   std::string device = "auto";
   int batch_size = 8;
 };
@@ -36,12 +36,13 @@ const char* case_kind_name(CaseKind kind);
 /// One picture of the gallery.
 struct GalleryCase {
   CaseKind kind = CaseKind::TruePositive;
-  ImageRow row;                 ///< what the evaluation wrote for the image
-  std::filesystem::path file;   ///< where it was looked for on disk
-  std::string jpeg;             ///< the Grad-CAM overlay, JPEG bytes; empty when `problem` is set
-  int width = 0, height = 0;    ///< of the JPEG
-  double cam_probability = std::numeric_limits<double>::quiet_NaN();  ///< the model's P in the Grad-CAM pass
-  std::string problem;          ///< why there is no picture ("image not found on disk: ...")
+  ImageRow row;                ///< what the evaluation wrote for the image
+  std::filesystem::path file;  ///< where it was looked for on disk
+  std::string jpeg;            ///< the Grad-CAM overlay, JPEG bytes; empty when `problem` is set
+  int width = 0, height = 0;   ///< of the JPEG
+  double cam_probability =
+      std::numeric_limits<double>::quiet_NaN();  ///< the model's P in the Grad-CAM pass
+  std::string problem;  ///< why there is no picture ("image not found on disk: ...")
 };
 
 /// Chooses the cases at image level, prediction = `probability >= threshold`, in the order
@@ -56,10 +57,12 @@ std::vector<GalleryCase> select_cases(const std::vector<ImageRow>& rows, double 
 /// aspect and scales it to `thumb_size`. An image that is missing or unreadable gets
 /// `problem` set and never stops the report. Throws mura::Error when there are cases but no
 /// checkpoints, or the ensemble's members differ in input size or normalisation.
-void render_cases(std::vector<GalleryCase>& cases, const std::vector<weights::Checkpoint>& checkpoints,
+void render_cases(std::vector<GalleryCase>& cases,
+                  const std::vector<weights::Checkpoint>& checkpoints,
                   const std::filesystem::path& data_dir, const GalleryOptions& options);
 
 /// The overlay scaled so its longest side is `size` px, as JPEG bytes.
-std::string encode_thumbnail(const cv::Mat& bgr, int size, int jpeg_quality, int& width, int& height);
+std::string encode_thumbnail(const cv::Mat& bgr, int size, int jpeg_quality, int& width,
+                             int& height);
 
 }  // namespace mura::report

@@ -46,7 +46,8 @@ bool parse_double(const std::string& text, double& value) {
 
 json read_metrics_json(const fs::path& file) {
   if (!fs::exists(file))
-    throw Error(file.string() + ": no such file (run 'mura evaluate' first; --eval-dir is its --output-dir)");
+    throw Error(file.string() +
+                ": no such file (run 'mura evaluate' first; --eval-dir is its --output-dir)");
   json j;
   try {
     j = json::parse(read_file(file));
@@ -55,15 +56,18 @@ json read_metrics_json(const fs::path& file) {
   }
   if (!j.is_object()) throw Error(file.string() + ": expected a JSON object");
   if (!j.contains("format_version"))
-    throw Error(file.string() + ": no format_version; not a metrics.json written by 'mura evaluate'");
+    throw Error(file.string() +
+                ": no format_version; not a metrics.json written by 'mura evaluate'");
   const json& v = j["format_version"];
   if (!v.is_number_integer() || v.get<int>() != kMetricsFormatVersion)
-    throw Error(file.string() + ": format_version " + v.dump() + " is not supported (this mura " MURA_VERSION
-                " reads format_version " + std::to_string(kMetricsFormatVersion) + ")");
+    throw Error(file.string() + ": format_version " + v.dump() +
+                " is not supported (this mura " MURA_VERSION " reads format_version " +
+                std::to_string(kMetricsFormatVersion) + ")");
   for (const char* key : {"study", "image", "per_body_part", "threshold"})
     if (!j.contains(key)) throw Error(file.string() + ": missing key '" + key + "'");
   for (const char* level : {"study", "image"})
-    for (const char* key : {"auroc", "kappa", "sensitivity", "specificity", "confusion_matrix", "classification_report"})
+    for (const char* key : {"auroc", "kappa", "sensitivity", "specificity", "confusion_matrix",
+                            "classification_report"})
       if (!j[level].contains(key))
         throw Error(file.string() + ": missing key '" + std::string(level) + "." + key + "'");
   return j;
@@ -119,7 +123,8 @@ std::vector<ImageRow> read_image_predictions(const fs::path& file) {
     r.path = f[0];
     r.body_part = f[1];
     r.study = f[2];
-    if (f[3] != "0" && f[3] != "1") throw Error(where + ": label must be 0 or 1, got '" + f[3] + "'");
+    if (f[3] != "0" && f[3] != "1")
+      throw Error(where + ": label must be 0 or 1, got '" + f[3] + "'");
     r.label = f[3] == "1" ? 1 : 0;
     if (!parse_double(f[4], r.probability) || !(r.probability >= 0.0 && r.probability <= 1.0))
       throw Error(where + ": probability must be a number in [0, 1], got '" + f[4] + "'");
@@ -131,16 +136,20 @@ std::vector<ImageRow> read_image_predictions(const fs::path& file) {
 
 TrainingLog read_training_log(const fs::path& file) {
   const auto lines = read_lines(file);
-  if (lines.empty()) throw Error(file.string() + ": empty (expected a header with an 'epoch' column)");
+  if (lines.empty())
+    throw Error(file.string() + ": empty (expected a header with an 'epoch' column)");
   TrainingLog log;
   log.columns = parse_csv_line(lines[0], file.string() + ":1");
   bool has_epoch = false;
   for (const auto& c : log.columns) {
-    if (log.values.count(c)) throw Error(location(file.string(), 1) + "column '" + c + "' appears twice");
+    if (log.values.count(c))
+      throw Error(location(file.string(), 1) + "column '" + c + "' appears twice");
     log.values[c];
     has_epoch |= c == "epoch";
   }
-  if (!has_epoch) throw Error(location(file.string(), 1) + "no 'epoch' column; not a metrics.csv of 'mura train'");
+  if (!has_epoch)
+    throw Error(location(file.string(), 1) +
+                "no 'epoch' column; not a metrics.csv of 'mura train'");
   for (std::size_t n = 1; n < lines.size(); ++n) {
     if (lines[n].empty()) continue;
     const std::string where = file.string() + ":" + std::to_string(n + 1);
@@ -151,7 +160,8 @@ TrainingLog read_training_log(const fs::path& file) {
     for (std::size_t k = 0; k < f.size(); ++k) {
       double v = std::nan("");
       if (!trim(f[k]).empty() && !parse_double(f[k], v))
-        throw Error(where + ": column '" + log.columns[k] + "': expected a number, got '" + f[k] + "'");
+        throw Error(where + ": column '" + log.columns[k] + "': expected a number, got '" + f[k] +
+                    "'");
       log.values[log.columns[k]].push_back(v);
     }
     ++log.rows;

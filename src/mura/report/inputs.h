@@ -4,10 +4,9 @@
 /// reads and throws mura::Error naming the file (and line, key or column) at fault.
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace mura::report {
 
@@ -57,6 +56,7 @@ TrainingLog read_training_log(const std::filesystem::path& file);
 /// indexer allows): the first that exists of data_dir/mura_path, data_dir/<rest> and
 /// <root found below data_dir>/<rest>, where <rest> is mura_path without its first
 /// component; when none exists, the last candidate (the caller reports it missing).
-std::filesystem::path resolve_image(const std::filesystem::path& data_dir, const std::string& mura_path);
+std::filesystem::path resolve_image(const std::filesystem::path& data_dir,
+                                    const std::string& mura_path);
 
 }  // namespace mura::report

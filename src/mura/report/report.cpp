@@ -31,7 +31,9 @@ const json* find(const json& root, const std::string& pointer) {
   return root.contains(p) ? &root.at(p) : nullptr;
 }
 
-bool has(const json& root, const std::string& pointer) { return find(root, pointer) != nullptr; }
+bool has(const json& root, const std::string& pointer) {
+  return find(root, pointer) != nullptr;
+}
 
 double number_at(const json& root, const std::string& pointer) {
   const json* v = find(root, pointer);
@@ -59,7 +61,8 @@ std::string metric(const json& root, const std::string& pointer, int digits = 4)
   const auto slash = pointer.rfind('/');
   if (v->is_null() && slash != std::string::npos) {
     const json* reason = find(root, pointer.substr(0, slash) + "/undefined_reason");
-    if (reason && reason->is_string()) title = " title=\"" + html_escape(reason->get<std::string>()) + "\"";
+    if (reason && reason->is_string())
+      title = " title=\"" + html_escape(reason->get<std::string>()) + "\"";
   }
   return "<span class=\"num\" data-metric=\"" + html_escape(pointer) + "\" data-value=\"" + value +
          "\" data-digits=\"" + std::to_string(digits) + "\"" + title + ">" + text + "</span>";
@@ -68,14 +71,16 @@ std::string metric(const json& root, const std::string& pointer, int digits = 4)
 /// "95% CI <lower>–<upper>" from /bootstrap/<key>, or a note that there is none.
 std::string interval(const json& m, const std::string& key) {
   const std::string base = "/bootstrap/" + key;
-  if (!has(m, base + "/lower")) return "<span class=\"ci\">no bootstrap interval in metrics.json</span>";
+  if (!has(m, base + "/lower"))
+    return "<span class=\"ci\">no bootstrap interval in metrics.json</span>";
   if (find(m, base + "/lower")->is_null())
-    return "<span class=\"ci\">95% CI n/a (" + metric(m, base + "/resamples_used") + " resamples usable)</span>";
+    return "<span class=\"ci\">95% CI n/a (" + metric(m, base + "/resamples_used") +
+           " resamples usable)</span>";
   const double conf = number_at(m, base + "/confidence");
   char pct[16];
   std::snprintf(pct, sizeof pct, "%g%%", std::isfinite(conf) ? conf * 100 : 95.0);
-  return std::string("<span class=\"ci\">") + pct + " CI " + metric(m, base + "/lower") + " &ndash; " +
-         metric(m, base + "/upper") + "</span>";
+  return std::string("<span class=\"ci\">") + pct + " CI " + metric(m, base + "/lower") +
+         " &ndash; " + metric(m, base + "/upper") + "</span>";
 }
 
 std::string text_at(const json& m, const std::string& pointer) {
@@ -84,7 +89,8 @@ std::string text_at(const json& m, const std::string& pointer) {
   if (v->is_string()) return v->get<std::string>();
   if (v->is_array()) {
     std::string out;
-    for (const auto& e : *v) out += (out.empty() ? "" : ", ") + (e.is_string() ? e.get<std::string>() : e.dump());
+    for (const auto& e : *v)
+      out += (out.empty() ? "" : ", ") + (e.is_string() ? e.get<std::string>() : e.dump());
     return out;
   }
   return v->dump();
@@ -112,7 +118,7 @@ table.kv td:first-child { color: var(--muted); white-space: nowrap; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; min-width: 150px; }
 .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .card .big { font-size: 28px; font-weight: 600; }
-.card.small .big { font-size: 20px; }
+.card.small td { border: none; padding: 2px 6px; font-size: 15px; }
 .ci { color: var(--muted); font-size: 12px; }
 .row { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
 .row > div { min-width: 0; }
@@ -179,25 +185,30 @@ std::string identity_section(const ReportContent& c) {
   };
   std::string ckpts;
   if (const json* v = find(m, "/checkpoints"); v && v->is_array())
-    for (const auto& e : *v) ckpts += "<code>" + html_escape(e.is_string() ? e.get<std::string>() : e.dump()) + "</code><br>";
+    for (const auto& e : *v)
+      ckpts +=
+          "<code>" + html_escape(e.is_string() ? e.get<std::string>() : e.dump()) + "</code><br>";
   row("checkpoint(s)", ckpts.empty() ? "<span class=\"muted\">not recorded</span>" : ckpts);
   row("architecture", html_escape(text_at(m, "/architectures")));
   row("data set", "<code>" + html_escape(text_at(m, "/data_dir")) + "</code>");
   std::string split = html_escape(text_at(m, "/split"));
-  if (const std::string tasks = text_at(m, "/tasks"); !tasks.empty()) split += " (body parts: " + html_escape(tasks) + ")";
+  if (const std::string tasks = text_at(m, "/tasks"); !tasks.empty())
+    split += " (body parts: " + html_escape(tasks) + ")";
   row("split", split);
-  row("images / studies", metric(m, "/image/n") + " images, " + metric(m, "/study/n") + " studies (" +
-                              metric(m, "/study/n_abnormal") + " abnormal, " + metric(m, "/study/n_normal") +
-                              " normal)");
+  row("images / studies", metric(m, "/image/n") + " images, " + metric(m, "/study/n") +
+                              " studies (" + metric(m, "/study/n_abnormal") + " abnormal, " +
+                              metric(m, "/study/n_normal") + " normal)");
   row("decision threshold", metric(m, "/threshold") + " <span class=\"muted\">" +
                                 html_escape(text_at(m, "/threshold_rule")) + "</span>");
   if (has(m, "/tta")) row("test-time augmentation", html_escape(text_at(m, "/tta")));
   if (has(m, "/bootstrap/resamples"))
-    row("bootstrap", metric(m, "/bootstrap/resamples") + " resamples, seed " + metric(m, "/bootstrap/seed") + ", " +
+    row("bootstrap", metric(m, "/bootstrap/resamples") + " resamples, seed " +
+                         metric(m, "/bootstrap/seed") + ", " +
                          html_escape(text_at(m, "/bootstrap/method")));
   for (const auto& [k, v] : c.identity) row(k, html_escape(v));
   row("evaluated", html_escape(text_at(m, "/created")));
-  row("mura version", html_escape(text_at(m, "/mura_version")) + " (evaluation), " MURA_VERSION " (report)");
+  row("mura version",
+      html_escape(text_at(m, "/mura_version")) + " (evaluation), " MURA_VERSION " (report)");
   row("report generated", html_escape(c.generated));
   row("source", "<code>" + html_escape(c.eval_dir) + "</code>");
   s << "</table></section>";
@@ -208,30 +219,32 @@ std::string headline_section(const json& m) {
   std::ostringstream s;
   s << "<section id=\"headline\"><h2>Study level</h2>"
     << "<p class=\"sub\">A study's probability is the mean of its images' (as in the MURA paper); "
-    << "predictions at threshold " << metric(m, "/study/threshold") << ". Intervals: 95% percentile bootstrap over studies.</p>"
+    << "predictions at threshold " << metric(m, "/study/threshold")
+    << ". Intervals: 95% percentile bootstrap over studies.</p>"
     << "<div class=\"cards\">";
-  const auto card = [&](const std::string& label, const std::string& pointer, const std::string& ci_key) {
-    s << "<div class=\"card\"><div class=\"label\">" << label << "</div><div class=\"big\">" << metric(m, pointer)
-      << "</div>" << interval(m, ci_key) << "</div>";
+  const auto card = [&](const std::string& label, const std::string& pointer,
+                        const std::string& ci_key) {
+    s << "<div class=\"card\"><div class=\"label\">" << label << "</div><div class=\"big\">"
+      << metric(m, pointer) << "</div>" << interval(m, ci_key) << "</div>";
   };
   card("AUROC", "/study/auroc/value", "study_auroc");
   card("Cohen's kappa", "/study/kappa/value", "study_kappa");
   card("Sensitivity", "/study/sensitivity/value", "study_sensitivity");
   card("Specificity", "/study/specificity/value", "study_specificity");
-  const auto small = [&](const std::string& label, const std::string& html) {
-    s << "<div class=\"card small\"><div class=\"label\">" << label << "</div><div class=\"big\">" << html
-      << "</div></div>";
-  };
-  small("Accuracy", metric(m, "/study/accuracy"));
-  small("Average precision", metric(m, "/study/average_precision/value"));
-  if (has(m, "/calibration/study/ece")) small("ECE", metric(m, "/calibration/study/ece"));
-  s << "</div></section>";
+  // The secondary numbers share one card, so the row fits a laptop screen.
+  s << "<div class=\"card small\"><table class=\"kv\"><tr><td>accuracy</td><td>"
+    << metric(m, "/study/accuracy") << "</td></tr><tr><td>average precision</td><td>"
+    << metric(m, "/study/average_precision/value") << "</td></tr>";
+  if (has(m, "/calibration/study/ece"))
+    s << "<tr><td>ECE</td><td>" << metric(m, "/calibration/study/ece") << "</td></tr>";
+  s << "</table></div></div></section>";
   return s.str();
 }
 
 /// Bins of one level: metrics.json's when it has them, else computed from the predictions.
 std::vector<eval::CalibrationBin> calibration_bins(const json& m, const std::string& level,
-                                                   const std::vector<int>& labels, const std::vector<double>& scores,
+                                                   const std::vector<int>& labels,
+                                                   const std::vector<double>& scores,
                                                    bool& from_file) {
   const json* bins = find(m, "/calibration/" + level + "/bins");
   from_file = bins && bins->is_array();
@@ -242,7 +255,8 @@ std::vector<eval::CalibrationBin> calibration_bins(const json& m, const std::str
     bin.lower = b.at("lower").get<double>();
     bin.upper = b.at("upper").get<double>();
     bin.count = b.at("count").get<std::size_t>();
-    if (b.at("mean_probability").is_number()) bin.mean_probability = b.at("mean_probability").get<double>();
+    if (b.at("mean_probability").is_number())
+      bin.mean_probability = b.at("mean_probability").get<double>();
     if (b.at("observed_rate").is_number()) bin.observed_rate = b.at("observed_rate").get<double>();
     out.push_back(bin);
   }
@@ -253,13 +267,16 @@ std::string curves_row(const json& m, const std::string& level, const std::strin
                        const std::vector<int>& labels, const std::vector<double>& scores) {
   const std::string L = "/" + level;
   std::ostringstream s;
-  s << "<h3>" << title << "</h3><p class=\"sub\">AUROC " << metric(m, L + "/auroc/value") << " &middot; average precision "
-    << metric(m, L + "/average_precision/value") << " &middot; accuracy " << metric(m, L + "/accuracy")
-    << " &middot; kappa " << metric(m, L + "/kappa/value") << " &middot; sensitivity "
-    << metric(m, L + "/sensitivity/value") << " &middot; specificity " << metric(m, L + "/specificity/value")
-    << "</p><div class=\"row\">";
-  const double auroc = number_at(m, L + "/auroc/value"), ap = number_at(m, L + "/average_precision/value");
-  const double sens = number_at(m, L + "/sensitivity/value"), spec = number_at(m, L + "/specificity/value");
+  s << "<h3>" << title << "</h3><p class=\"sub\">AUROC " << metric(m, L + "/auroc/value")
+    << " &middot; average precision " << metric(m, L + "/average_precision/value")
+    << " &middot; accuracy " << metric(m, L + "/accuracy") << " &middot; kappa "
+    << metric(m, L + "/kappa/value") << " &middot; sensitivity "
+    << metric(m, L + "/sensitivity/value") << " &middot; specificity "
+    << metric(m, L + "/specificity/value") << "</p><div class=\"row\">";
+  const double auroc = number_at(m, L + "/auroc/value"),
+               ap = number_at(m, L + "/average_precision/value");
+  const double sens = number_at(m, L + "/sensitivity/value"),
+               spec = number_at(m, L + "/specificity/value");
   const double prec = number_at(m, L + "/classification_report/abnormal/precision");
   const double thr = number_at(m, L + "/threshold");
   const std::string op = "threshold " + fixed(thr, 2);
@@ -304,12 +321,13 @@ std::string curves_row(const json& m, const std::string& level, const std::strin
   co.title = "Reliability, " + level + " level";
   co.x = {"mean predicted P(abnormal) per bin", 0, 1, false};
   co.y = {"observed share abnormal", 0, 1, false};
-  co.legend = LegendAt::TopLeft;
-  s << "<div>" << reliability_chart(co, bins) << "<div class=\"muted\">expected calibration error (ECE): ";
+  s << "<div>" << reliability_chart(co, bins)
+    << "<div class=\"muted\">expected calibration error (ECE): ";
   if (from_file)
     s << metric(m, "/calibration/" + level + "/ece");
   else
-    s << fixed(eval::calibration(labels, scores, 10).ece) << " (computed from the predictions; metrics.json has none)";
+    s << fixed(eval::calibration(labels, scores, 10).ece)
+      << " (computed from the predictions; metrics.json has none)";
   s << "</div></div></div>";
   return s.str();
 }
@@ -317,9 +335,11 @@ std::string curves_row(const json& m, const std::string& level, const std::strin
 std::string confusion_table(const json& m, const std::string& level) {
   const std::string p = "/" + level + "/confusion_matrix/";
   std::ostringstream s;
-  s << "<table class=\"cm\" id=\"confusion-" << level << "\"><tr><th></th><th>predicted normal</th><th>predicted abnormal</th></tr>"
-    << "<tr><th>true normal</th><td class=\"diag\">" << metric(m, p + "0/0") << "</td><td class=\"off\">"
-    << metric(m, p + "0/1") << "</td></tr><tr><th>true abnormal</th><td class=\"off\">" << metric(m, p + "1/0")
+  s << "<table class=\"cm\" id=\"confusion-" << level
+    << "\"><tr><th></th><th>predicted normal</th><th>predicted abnormal</th></tr>"
+    << "<tr><th>true normal</th><td class=\"diag\">" << metric(m, p + "0/0")
+    << "</td><td class=\"off\">" << metric(m, p + "0/1")
+    << "</td></tr><tr><th>true abnormal</th><td class=\"off\">" << metric(m, p + "1/0")
     << "</td><td class=\"diag\">" << metric(m, p + "1/1") << "</td></tr></table>";
   return s.str();
 }
@@ -327,18 +347,21 @@ std::string confusion_table(const json& m, const std::string& level) {
 std::string classification_table(const json& m, const std::string& level) {
   const std::string p = "/" + level + "/classification_report/";
   std::ostringstream s;
-  s << "<table id=\"classification-" << level << "\"><tr><th></th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>";
+  s << "<table id=\"classification-" << level
+    << "\"><tr><th></th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>";
   for (const char* row : {"normal", "abnormal"}) {
     const std::string r = p + json_pointer_token(row) + "/";
-    s << "<tr><td>" << row << "</td><td>" << metric(m, r + "precision") << "</td><td>" << metric(m, r + "recall")
-      << "</td><td>" << metric(m, r + "f1-score") << "</td><td>" << metric(m, r + "support") << "</td></tr>";
+    s << "<tr><td>" << row << "</td><td>" << metric(m, r + "precision") << "</td><td>"
+      << metric(m, r + "recall") << "</td><td>" << metric(m, r + "f1-score") << "</td><td>"
+      << metric(m, r + "support") << "</td></tr>";
   }
   s << "<tr><td>accuracy</td><td></td><td></td><td>" << metric(m, p + "accuracy") << "</td><td>"
     << metric(m, p + "macro avg/support") << "</td></tr>";
   for (const char* row : {"macro avg", "weighted avg"}) {
     const std::string r = p + json_pointer_token(row) + "/";
-    s << "<tr><td>" << row << "</td><td>" << metric(m, r + "precision") << "</td><td>" << metric(m, r + "recall")
-      << "</td><td>" << metric(m, r + "f1-score") << "</td><td>" << metric(m, r + "support") << "</td></tr>";
+    s << "<tr><td>" << row << "</td><td>" << metric(m, r + "precision") << "</td><td>"
+      << metric(m, r + "recall") << "</td><td>" << metric(m, r + "f1-score") << "</td><td>"
+      << metric(m, r + "support") << "</td></tr>";
   }
   s << "</table>";
   return s.str();
@@ -346,11 +369,13 @@ std::string classification_table(const json& m, const std::string& level) {
 
 std::string confusion_section(const json& m) {
   std::ostringstream s;
-  s << "<section id=\"confusion\"><h2>Confusion matrices and classification reports</h2><div class=\"row\">";
+  s << "<section id=\"confusion\"><h2>Confusion matrices and classification reports</h2><div "
+       "class=\"row\">";
   for (const char* level : {"study", "image"}) {
-    s << "<div><h3>" << (std::string(level) == "study" ? "Study level" : "Image level") << " (threshold "
-      << metric(m, "/" + std::string(level) + "/threshold") << ")</h3>" << confusion_table(m, level)
-      << "<div style=\"height:10px\"></div>" << classification_table(m, level) << "</div>";
+    s << "<div><h3>" << (std::string(level) == "study" ? "Study level" : "Image level")
+      << " (threshold " << metric(m, "/" + std::string(level) + "/threshold") << ")</h3>"
+      << confusion_table(m, level) << "<div style=\"height:10px\"></div>"
+      << classification_table(m, level) << "</div>";
   }
   s << "</div></section>";
   return s.str();
@@ -358,25 +383,31 @@ std::string confusion_section(const json& m) {
 
 std::string parts_table(const json& m, const std::string& level) {
   const json* parts = find(m, "/per_body_part/" + level);
-  if (!parts || !parts->is_object() || parts->empty()) return "<p class=\"muted\">no body parts in metrics.json</p>";
+  if (!parts || !parts->is_object() || parts->empty())
+    return "<p class=\"muted\">no body parts in metrics.json</p>";
   std::ostringstream s;
-  s << "<table id=\"parts-" << level << "\"><tr><th>body part</th><th>n</th><th>abnormal</th><th>accuracy</th><th>AUROC</th>"
+  s << "<table id=\"parts-" << level
+    << "\"><tr><th>body part</th><th>n</th><th>abnormal</th><th>accuracy</th><th>AUROC</th>"
     << "<th>kappa</th><th>sensitivity</th><th>specificity</th></tr>";
   for (const auto& [part, _] : parts->items()) {
     const std::string p = "/per_body_part/" + level + "/" + json_pointer_token(part) + "/";
-    s << "<tr><td>" << html_escape(part) << "</td><td>" << metric(m, p + "n") << "</td><td>" << metric(m, p + "n_abnormal")
-      << "</td><td>" << metric(m, p + "accuracy") << "</td><td>" << metric(m, p + "auroc/value") << "</td><td>"
-      << metric(m, p + "kappa/value") << "</td><td>" << metric(m, p + "sensitivity/value") << "</td><td>"
-      << metric(m, p + "specificity/value") << "</td></tr>";
+    s << "<tr><td>" << html_escape(part) << "</td><td>" << metric(m, p + "n") << "</td><td>"
+      << metric(m, p + "n_abnormal") << "</td><td>" << metric(m, p + "accuracy") << "</td><td>"
+      << metric(m, p + "auroc/value") << "</td><td>" << metric(m, p + "kappa/value") << "</td><td>"
+      << metric(m, p + "sensitivity/value") << "</td><td>" << metric(m, p + "specificity/value")
+      << "</td></tr>";
   }
   s << "</table>";
   return s.str();
 }
 
 std::string parts_section(const json& m) {
-  return "<section id=\"parts\"><h2>Per body part</h2><p class=\"sub\">n/a: undefined for this part (hover for the "
-         "reason), e.g. AUROC when only one class occurs.</p><div class=\"row\"><div><h3>Study level</h3>" +
-         parts_table(m, "study") + "</div><div><h3>Image level</h3>" + parts_table(m, "image") + "</div></div></section>";
+  return "<section id=\"parts\"><h2>Per body part</h2><p class=\"sub\">n/a: undefined for this "
+         "part (hover for the "
+         "reason), e.g. AUROC when only one class occurs.</p><div class=\"row\"><div><h3>Study "
+         "level</h3>" +
+         parts_table(m, "study") + "</div><div><h3>Image level</h3>" + parts_table(m, "image") +
+         "</div></div></section>";
 }
 
 bool any_finite(const std::vector<double>& v) {
@@ -389,7 +420,8 @@ std::string training_section(const ReportContent& c) {
   std::ostringstream s;
   s << "<section id=\"training\"><h2>Training</h2>";
   if (!c.training || c.training->rows == 0) {
-    s << "<p class=\"muted\">No training curves: " << html_escape(c.training_source) << "</p></section>";
+    s << "<p class=\"muted\">No training curves: " << html_escape(c.training_source)
+      << "</p></section>";
     return s.str();
   }
   const TrainingLog& log = *c.training;
@@ -400,7 +432,8 @@ std::string training_section(const ReportContent& c) {
     return log.has(name) ? log.values.at(name) : std::vector<double>(log.rows, std::nan(""));
   };
   const auto chart = [&](const std::string& id, const std::string& title, const std::string& ylabel,
-                         std::vector<Series> series, bool log_y, const std::vector<Marker>& markers) {
+                         std::vector<Series> series, bool log_y,
+                         const std::vector<Marker>& markers) {
     std::vector<Series> kept;
     for (auto& se : series)
       if (any_finite(se.y)) {
@@ -425,10 +458,13 @@ std::string training_section(const ReportContent& c) {
       best.push_back({epoch[i], study_auc[i], "best", kRed});
       break;
     }
-  chart("train-loss", "Loss", "loss",
-        {{"train", epoch, col("train_loss"), kBlue}, {"validation", epoch, col("val_loss"), kOrange}}, false, {});
+  chart(
+      "train-loss", "Loss", "loss",
+      {{"train", epoch, col("train_loss"), kBlue}, {"validation", epoch, col("val_loss"), kOrange}},
+      false, {});
   chart("train-auroc", "Validation AUROC", "AUROC",
-        {{"study", epoch, study_auc, kBlue}, {"image", epoch, col("val_image_auc"), kOrange}}, false, best);
+        {{"study", epoch, study_auc, kBlue}, {"image", epoch, col("val_image_auc"), kOrange}},
+        false, best);
   const auto lr = col("lr");
   bool positive = any_finite(lr);
   for (const double v : lr) positive &= !std::isfinite(v) || v > 0;
@@ -437,7 +473,8 @@ std::string training_section(const ReportContent& c) {
   return s.str();
 }
 
-std::string gallery_section(const ReportContent& c, const std::vector<ImageRow>& rows, double threshold) {
+std::string gallery_section(const ReportContent& c, const std::vector<ImageRow>& rows,
+                            double threshold) {
   std::ostringstream s;
   s << "<section id=\"gallery\"><h2>Gallery</h2>";
   if (!c.gallery_requested) {
@@ -445,7 +482,8 @@ std::string gallery_section(const ReportContent& c, const std::vector<ImageRow>&
     return s.str();
   }
   s << "<p class=\"sub\">Image level at threshold " << fixed(threshold, 4)
-    << ": the most confident mistakes and a few hits, with the Grad-CAM heatmap of the abnormal logit "
+    << ": the most confident mistakes and a few hits, with the Grad-CAM heatmap of the abnormal "
+       "logit "
        "blended on the image. P(abnormal) as the evaluation computed it.</p>";
   std::map<CaseKind, std::size_t> available;
   for (const auto& r : rows) {
@@ -461,24 +499,27 @@ std::string gallery_section(const ReportContent& c, const std::vector<ImageRow>&
     std::vector<const GalleryCase*> shown;
     for (const auto& g : c.gallery)
       if (g.kind == kind) shown.push_back(&g);
-    std::string heading = kind == CaseKind::FalsePositive   ? "Most confident false positives (normal, called abnormal)"
-                          : kind == CaseKind::FalseNegative ? "Most confident false negatives (abnormal, called normal)"
-                                                            : "True positives (abnormal, called abnormal)";
+    std::string heading = kind == CaseKind::FalsePositive
+                              ? "Most confident false positives (normal, called abnormal)"
+                          : kind == CaseKind::FalseNegative
+                              ? "Most confident false negatives (abnormal, called normal)"
+                              : "True positives (abnormal, called abnormal)";
     s << "<h3>" << heading << " <span class=\"muted\">" << shown.size() << " of " << available[kind]
       << "</span></h3><div class=\"gallery\" id=\"gallery-" << tag << "\">";
     if (shown.empty()) s << "<p class=\"muted\">none</p>";
     for (const GalleryCase* g : shown) {
       s << "<figure class=\"case kind-" << tag << "\">";
       if (g->problem.empty() && !g->jpeg.empty()) {
-        s << "<img src=\"" << data_uri("image/jpeg", g->jpeg) << "\" width=\"" << g->width << "\" height=\""
-          << g->height << "\" alt=\"" << html_escape(case_kind_name(kind)) << ": " << html_escape(g->row.path) << "\">";
+        s << "<img src=\"" << data_uri("image/jpeg", g->jpeg) << "\" width=\"" << g->width
+          << "\" height=\"" << g->height << "\" alt=\"" << html_escape(case_kind_name(kind)) << ": "
+          << html_escape(g->row.path) << "\">";
       } else {
-        s << "<div class=\"missing\">no picture: " << html_escape(g->problem.empty() ? "not rendered" : g->problem)
-          << "</div>";
+        s << "<div class=\"missing\">no picture: "
+          << html_escape(g->problem.empty() ? "not rendered" : g->problem) << "</div>";
       }
       s << "<figcaption>P(abnormal) <b>" << fixed(g->row.probability, 4) << "</b> &middot; label "
-        << (g->row.label ? "abnormal" : "normal") << " &middot; " << html_escape(g->row.body_part) << "<br><code>"
-        << html_escape(g->row.path) << "</code></figcaption></figure>";
+        << (g->row.label ? "abnormal" : "normal") << " &middot; " << html_escape(g->row.body_part)
+        << "<br><code>" << html_escape(g->row.path) << "</code></figcaption></figure>";
     }
     s << "</div>";
   }
@@ -497,10 +538,11 @@ std::string render_html(const ReportContent& c) {
   for (const auto& r : c.images) preds.push_back({r.study, r.body_part, r.label, r.probability});
   const auto studies = eval::aggregate_studies(preds);
   const double n_images = number_at(m, "/image/n"), n_studies = number_at(m, "/study/n");
-  if (n_images != static_cast<double>(preds.size()) || n_studies != static_cast<double>(studies.size()))
+  if (n_images != static_cast<double>(preds.size()) ||
+      n_studies != static_cast<double>(studies.size()))
     throw Error("predictions_images.csv holds " + std::to_string(preds.size()) + " images of " +
-                std::to_string(studies.size()) + " studies but metrics.json counts " + text_at(m, "/image/n") +
-                " images and " + text_at(m, "/study/n") +
+                std::to_string(studies.size()) + " studies but metrics.json counts " +
+                text_at(m, "/image/n") + " images and " + text_at(m, "/study/n") +
                 " studies: the two files are not from the same evaluation");
   std::vector<int> il, sl;
   std::vector<double> is, ss;
@@ -509,12 +551,12 @@ std::string render_html(const ReportContent& c) {
 
   std::vector<std::string> notes = c.notes;
   const auto check_auroc = [&](const std::string& level, const std::vector<int>& labels,
-                                const std::vector<double>& scores) {
+                               const std::vector<double>& scores) {
     const double file_auc = number_at(m, "/" + level + "/auroc/value");
     const double csv_auc = eval::roc_auc(labels, scores).value;
     if (std::isfinite(file_auc) && !(std::fabs(file_auc - csv_auc) <= 1e-6))
-      notes.push_back("The " + level + "-level AUROC of predictions_images.csv (" + fixed(csv_auc, 6) +
-                      ") differs from metrics.json's (" + fixed(file_auc, 6) +
+      notes.push_back("The " + level + "-level AUROC of predictions_images.csv (" +
+                      fixed(csv_auc, 6) + ") differs from metrics.json's (" + fixed(file_auc, 6) +
                       "): the curves may not be from the same run as the numbers.");
   };
   check_auroc("study", sl, ss);
@@ -525,33 +567,42 @@ std::string render_html(const ReportContent& c) {
   s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
     << "<meta name=\"generator\" content=\"mura " MURA_VERSION "\">"
-    << "<title>" << html_escape(c.title) << " &mdash; " << html_escape(text_at(m, "/architectures")) << ", "
-    << html_escape(text_at(m, "/split")) << "</title><style>" << kStyle << "</style><script>" << kCheckScript
-    << "</script></head><body><main>";
-  s << "<header><h1>" << html_escape(c.title) << "</h1><p class=\"sub\">" << html_escape(text_at(m, "/architectures"))
-    << " on <code>" << html_escape(text_at(m, "/data_dir")) << "</code>, split " << html_escape(text_at(m, "/split"))
-    << " &middot; study AUROC " << metric(m, "/study/auroc/value") << "</p></header>";
+    << "<title>" << html_escape(c.title) << " &mdash; " << html_escape(text_at(m, "/architectures"))
+    << ", " << html_escape(text_at(m, "/split")) << "</title><style>" << kStyle
+    << "</style><script>" << kCheckScript << "</script></head><body><main>";
+  s << "<header><h1>" << html_escape(c.title) << "</h1><p class=\"sub\">"
+    << html_escape(text_at(m, "/architectures")) << " on <code>"
+    << html_escape(text_at(m, "/data_dir")) << "</code>, split "
+    << html_escape(text_at(m, "/split")) << " &middot; study AUROC "
+    << metric(m, "/study/auroc/value") << "</p></header>";
   for (const auto& n : notes) s << "<p class=\"note\">" << html_escape(n) << "</p>";
   s << identity_section(c);
   s << headline_section(m);
-  s << "<section id=\"curves\"><h2>Curves</h2><p class=\"sub\">Red dot: the operating point at the decision "
-       "threshold. Reliability: predictions in 10 equal-width bins of P(abnormal); a calibrated model's bars "
-       "follow the diagonal; grey strip: how many items fall in each bin.</p>"
-    << curves_row(m, "study", "Study level (" + std::to_string(studies.size()) + " studies)", sl, ss)
-    << curves_row(m, "image", "Image level (" + std::to_string(preds.size()) + " images)", il, is) << "</section>";
+  s << "<section id=\"curves\"><h2>Curves</h2><p class=\"sub\">Red dot: the operating point at "
+       "the decision threshold. Reliability: predictions in 10 equal-width bins of P(abnormal); "
+       "bar: the bin's observed share abnormal; dot: its mean predicted P(abnormal) against that "
+       "share; a calibrated model's dots lie on the dashed diagonal; grey strip: how many items "
+       "fall in each bin.</p>"
+    << curves_row(m, "study", "Study level (" + std::to_string(studies.size()) + " studies)", sl,
+                  ss)
+    << curves_row(m, "image", "Image level (" + std::to_string(preds.size()) + " images)", il, is)
+    << "</section>";
   s << confusion_section(m);
   s << parts_section(m);
   s << training_section(c);
   s << gallery_section(c, c.images, threshold);
   s << "<footer><p>Generated by mura " MURA_VERSION " on " << html_escape(c.generated)
-    << ". Numbers tagged with data-metric are metrics.json's, verbatim. This page needs no network.</p>"
-    << "<p id=\"render-check\" data-status=\"pending\">Rendering check did not run (scripts disabled?).</p>"
+    << ". Numbers tagged with data-metric are metrics.json's, verbatim. This page needs no "
+       "network.</p>"
+    << "<p id=\"render-check\" data-status=\"pending\">Rendering check did not run (scripts "
+       "disabled?).</p>"
     << "</footer></main></body></html>\n";
   return s.str();
 }
 
 ReportResult write_report(const ReportOptions& o) {
-  if (o.eval_dir.empty()) throw Error("--eval-dir: give the folder 'mura evaluate' wrote metrics.json into");
+  if (o.eval_dir.empty())
+    throw Error("--eval-dir: give the folder 'mura evaluate' wrote metrics.json into");
   const fs::path dir(o.eval_dir);
   ReportContent c;
   c.title = o.title;
@@ -570,7 +621,8 @@ ReportResult write_report(const ReportOptions& o) {
     if (const json* v = find(c.metrics, "/checkpoints"); v && v->is_array())
       for (const auto& e : *v)
         if (e.is_string()) checkpoints.push_back(e.get<std::string>());
-  const fs::path data_dir = o.data_dir.empty() ? fs::path(text_at(c.metrics, "/data_dir")) : fs::path(o.data_dir);
+  const fs::path data_dir =
+      o.data_dir.empty() ? fs::path(text_at(c.metrics, "/data_dir")) : fs::path(o.data_dir);
 
   // Training curves: an explicit log must be readable; the default one is optional.
   if (!o.training_log.empty()) {
@@ -601,13 +653,15 @@ ReportResult write_report(const ReportOptions& o) {
   for (std::size_t i = 0; i < checkpoints.size(); ++i) {
     const std::string& path = checkpoints[i];
     if (!need_models && !fs::exists(path)) {
-      c.identity.emplace_back("checkpoint " + std::to_string(i + 1), path + " (not found; identity from metrics.json)");
+      c.identity.emplace_back("checkpoint " + std::to_string(i + 1),
+                              path + " (not found; identity from metrics.json)");
       continue;
     }
     try {
       loaded.push_back(weights::load_checkpoint(path, device));
     } catch (...) {
-      rethrow_with_context("--checkpoint " + path + " (needed for the Grad-CAM gallery; --gallery 0 skips it)");
+      rethrow_with_context("--checkpoint " + path +
+                           " (needed for the Grad-CAM gallery; --gallery 0 skips it)");
     }
     const auto& ck = loaded.back();
     std::ostringstream v;
@@ -624,9 +678,10 @@ ReportResult write_report(const ReportOptions& o) {
     std::size_t missing = 0;
     for (const auto& gc : c.gallery) missing += gc.problem.empty() ? 0 : 1;
     if (missing > 0)
-      c.notes.push_back(std::to_string(missing) + " of the gallery's " + std::to_string(c.gallery.size()) +
-                        " pictures could not be made (shown as placeholders): is --data-dir " + data_dir.string() +
-                        " the data set that was evaluated?");
+      c.notes.push_back(std::to_string(missing) + " of the gallery's " +
+                        std::to_string(c.gallery.size()) +
+                        " pictures could not be made (shown as placeholders): is --data-dir " +
+                        data_dir.string() + " the data set that was evaluated?");
   }
 
   const std::string html = render_html(c);

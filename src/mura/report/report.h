@@ -20,12 +20,11 @@
 /// size and that no script error occurred, and writes the outcome into
 /// <p id="render-check" data-status="ok|fail" data-charts=N data-images=N>.
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "mura/report/gallery.h"
 #include "mura/report/inputs.h"
@@ -33,17 +32,17 @@
 namespace mura::report {
 
 struct ReportOptions {
-  std::string eval_dir;                  ///< holds metrics.json and predictions_images.csv (required)
+  std::string eval_dir;  ///< holds metrics.json and predictions_images.csv (required)
   std::vector<std::string> checkpoints;  ///< default: those metrics.json names
-  std::string data_dir;                  ///< to find the gallery's images; default: metrics.json's data_dir
-  std::string out;                       ///< default: <eval_dir>/report.html
-  std::string training_log;              ///< default: metrics.csv beside the first checkpoint, if there
-  GalleryOptions gallery;                ///< all counts 0: no gallery, no checkpoint needed
+  std::string data_dir;      ///< to find the gallery's images; default: metrics.json's data_dir
+  std::string out;           ///< default: <eval_dir>/report.html
+  std::string training_log;  ///< default: metrics.csv beside the first checkpoint, if there
+  GalleryOptions gallery;    ///< all counts 0: no gallery, no checkpoint needed
   std::string title = "mura evaluation report";
 };
 
 struct ReportResult {
-  std::string path;                ///< the HTML file written
+  std::string path;  ///< the HTML file written
   std::size_t bytes = 0;
   std::size_t gallery_pictures = 0;  ///< cases with a picture
   std::size_t gallery_missing = 0;   ///< cases shown as a placeholder (image missing/unreadable)
@@ -61,15 +60,15 @@ ReportResult write_report(const ReportOptions& options);
 /// hand-made content).
 struct ReportContent {
   std::string title = "mura evaluation report";
-  nlohmann::json metrics;          ///< metrics.json (as read_metrics_json checks it)
-  std::vector<ImageRow> images;    ///< predictions_images.csv
+  nlohmann::json metrics;        ///< metrics.json (as read_metrics_json checks it)
+  std::vector<ImageRow> images;  ///< predictions_images.csv
   std::optional<TrainingLog> training;
-  std::string training_source;     ///< the metrics.csv shown, or why there are no curves
+  std::string training_source;  ///< the metrics.csv shown, or why there are no curves
   std::vector<GalleryCase> gallery;
   bool gallery_requested = true;
   std::vector<std::pair<std::string, std::string>> identity;  ///< extra rows (checkpoint facts)
-  std::vector<std::string> notes;  ///< warnings shown at the top
-  std::string generated;           ///< UTC time the report was made
+  std::vector<std::string> notes;                             ///< warnings shown at the top
+  std::string generated;                                      ///< UTC time the report was made
   std::string eval_dir;
 };
 

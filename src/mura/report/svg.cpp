@@ -42,8 +42,8 @@ void resolve_range(const Axis& axis, std::vector<double> values, double& lo, dou
     }
   const bool have_data = dlo <= dhi;
   if (!have_data && (std::isnan(axis.min) || std::isnan(axis.max)))
-    throw Error("chart: no finite values to plot on the " + (axis.label.empty() ? std::string("axis") : axis.label) +
-                " axis");
+    throw Error("chart: no finite values to plot on the " +
+                (axis.label.empty() ? std::string("axis") : axis.label) + " axis");
   lo = std::isnan(axis.min) ? dlo : axis.min;
   hi = std::isnan(axis.max) ? dhi : axis.max;
   if (axis.log) {
@@ -77,7 +77,7 @@ struct Frame {
   double x0() const { return kLeft; }
   double x1() const { return o.width - kRight; }
   double y0() const { return o.height - kBottom; }  // bottom of the plot area
-  double y1() const { return kTop; }               // top
+  double y1() const { return kTop; }                // top
 };
 
 Frame make_frame(const ChartOptions& o, double xlo, double xhi, double ylo, double yhi) {
@@ -90,12 +90,15 @@ Frame make_frame(const ChartOptions& o, double xlo, double xhi, double ylo, doub
 
 void open_svg(std::ostringstream& s, const Frame& f) {
   const auto& o = f.o;
-  s << "<svg class=\"chart\" id=\"" << html_escape(o.id) << "\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
-    << o.width << " " << o.height << "\" width=\"" << o.width << "\" height=\"" << o.height
+  s << "<svg class=\"chart\" id=\"" << html_escape(o.id)
+    << "\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << o.width << " " << o.height
+    << "\" width=\"" << o.width << "\" height=\"" << o.height
     << "\" role=\"img\" font-family=\"sans-serif\" font-size=\"11\">";
   s << "<title>" << html_escape(o.title) << "</title>";
-  s << "<rect x=\"0\" y=\"0\" width=\"" << o.width << "\" height=\"" << o.height << "\" fill=\"#fff\"/>";
-  s << "<text x=\"" << px(o.width / 2.0) << "\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">"
+  s << "<rect x=\"0\" y=\"0\" width=\"" << o.width << "\" height=\"" << o.height
+    << "\" fill=\"#fff\"/>";
+  s << "<text x=\"" << px(o.width / 2.0)
+    << "\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">"
     << html_escape(o.title) << "</text>";
 }
 
@@ -108,11 +111,11 @@ void axes(std::ostringstream& s, const Frame& f) {
   const double ystep = yt.size() > 1 ? yt[1] - yt[0] : 1.0;
   s << "<g class=\"grid\" stroke=\"#e5e5e5\" stroke-width=\"1\">";
   for (const double t : xt)
-    s << "<line x1=\"" << px(f.sx(t)) << "\" y1=\"" << px(f.y0()) << "\" x2=\"" << px(f.sx(t)) << "\" y2=\""
-      << px(f.y1()) << "\"/>";
+    s << "<line x1=\"" << px(f.sx(t)) << "\" y1=\"" << px(f.y0()) << "\" x2=\"" << px(f.sx(t))
+      << "\" y2=\"" << px(f.y1()) << "\"/>";
   for (const double t : yt)
-    s << "<line x1=\"" << px(f.x0()) << "\" y1=\"" << px(f.sy(t)) << "\" x2=\"" << px(f.x1()) << "\" y2=\""
-      << px(f.sy(t)) << "\"/>";
+    s << "<line x1=\"" << px(f.x0()) << "\" y1=\"" << px(f.sy(t)) << "\" x2=\"" << px(f.x1())
+      << "\" y2=\"" << px(f.sy(t)) << "\"/>";
   s << "</g>";
   s << "<g class=\"ticks\" fill=\"#444\">";
   for (const double t : xt)
@@ -127,35 +130,40 @@ void axes(std::ostringstream& s, const Frame& f) {
   s << "<text x=\"" << px((f.x0() + f.x1()) / 2) << "\" y=\"" << px(o.height - 8.0)
     << "\" text-anchor=\"middle\" fill=\"#222\">" << html_escape(o.x.label) << "</text>";
   const double ymid = (f.y0() + f.y1()) / 2;
-  s << "<text x=\"13\" y=\"" << px(ymid) << "\" text-anchor=\"middle\" fill=\"#222\" transform=\"rotate(-90 13 "
-    << px(ymid) << ")\">" << html_escape(o.y.label) << "</text>";
+  s << "<text x=\"13\" y=\"" << px(ymid)
+    << "\" text-anchor=\"middle\" fill=\"#222\" transform=\"rotate(-90 13 " << px(ymid) << ")\">"
+    << html_escape(o.y.label) << "</text>";
 }
 
 void diagonal(std::ostringstream& s, const Frame& f) {
   const double lo = std::max(f.sx.lo, f.sy.lo), hi = std::min(f.sx.hi, f.sy.hi);
   if (!(lo < hi)) return;
-  s << "<line class=\"diagonal\" x1=\"" << px(f.sx(lo)) << "\" y1=\"" << px(f.sy(lo)) << "\" x2=\"" << px(f.sx(hi))
-    << "\" y2=\"" << px(f.sy(hi)) << "\" stroke=\"#999\" stroke-dasharray=\"4 4\"/>";
+  s << "<line class=\"diagonal\" x1=\"" << px(f.sx(lo)) << "\" y1=\"" << px(f.sy(lo)) << "\" x2=\""
+    << px(f.sx(hi)) << "\" y2=\"" << px(f.sy(hi))
+    << "\" stroke=\"#999\" stroke-dasharray=\"4 4\"/>";
 }
 
-void legend(std::ostringstream& s, const Frame& f, const std::vector<std::pair<std::string, std::string>>& items,
+void legend(std::ostringstream& s, const Frame& f,
+            const std::vector<std::pair<std::string, std::string>>& items,
             const std::vector<bool>& dashed) {
   if (items.empty()) return;
   std::size_t longest = 0;
   for (const auto& it : items) longest = std::max(longest, it.first.size());
-  const double w = 30 + 6.2 * static_cast<double>(longest), h = 6 + 15.0 * static_cast<double>(items.size());
+  const double w = 30 + 6.2 * static_cast<double>(longest),
+               h = 6 + 15.0 * static_cast<double>(items.size());
   const bool left = f.o.legend == LegendAt::TopLeft || f.o.legend == LegendAt::BottomLeft;
   const bool top = f.o.legend == LegendAt::TopLeft || f.o.legend == LegendAt::TopRight;
   const double x = left ? f.x0() + 6 : f.x1() - 6 - w;
   const double y = top ? f.y1() + 6 : f.y0() - 6 - h;
-  s << "<g class=\"legend\"><rect x=\"" << px(x) << "\" y=\"" << px(y) << "\" width=\"" << px(w) << "\" height=\""
-    << px(h) << "\" fill=\"#fff\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>";
+  s << "<g class=\"legend\"><rect x=\"" << px(x) << "\" y=\"" << px(y) << "\" width=\"" << px(w)
+    << "\" height=\"" << px(h) << "\" fill=\"#fff\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>";
   for (std::size_t i = 0; i < items.size(); ++i) {
     const double ly = y + 13 + 15.0 * static_cast<double>(i);
-    s << "<line x1=\"" << px(x + 5) << "\" y1=\"" << px(ly - 4) << "\" x2=\"" << px(x + 23) << "\" y2=\""
-      << px(ly - 4) << "\" stroke=\"" << html_escape(items[i].second) << "\" stroke-width=\"2\""
-      << (dashed[i] ? " stroke-dasharray=\"5 3\"" : "") << "/>";
-    s << "<text x=\"" << px(x + 27) << "\" y=\"" << px(ly) << "\">" << html_escape(items[i].first) << "</text>";
+    s << "<line x1=\"" << px(x + 5) << "\" y1=\"" << px(ly - 4) << "\" x2=\"" << px(x + 23)
+      << "\" y2=\"" << px(ly - 4) << "\" stroke=\"" << html_escape(items[i].second)
+      << "\" stroke-width=\"2\"" << (dashed[i] ? " stroke-dasharray=\"5 3\"" : "") << "/>";
+    s << "<text x=\"" << px(x + 27) << "\" y=\"" << px(ly) << "\">" << html_escape(items[i].first)
+      << "</text>";
   }
   s << "</g>";
 }
@@ -166,7 +174,8 @@ std::string path_of(const Frame& f, const Series& se) {
   double last_y = 0;
   for (std::size_t i = 0; i < se.x.size(); ++i) {
     const double x = se.x[i], y = se.y[i];
-    const bool ok = std::isfinite(x) && std::isfinite(y) && (!f.o.x.log || x > 0) && (!f.o.y.log || y > 0);
+    const bool ok =
+        std::isfinite(x) && std::isfinite(y) && (!f.o.x.log || x > 0) && (!f.o.y.log || y > 0);
     if (!ok) {
       pen_down = false;
       continue;
@@ -223,12 +232,14 @@ std::vector<double> log_ticks(double lo, double hi) {
   return ticks;
 }
 
-std::string line_chart(const ChartOptions& o, const std::vector<Series>& series, const std::vector<Marker>& markers) {
+std::string line_chart(const ChartOptions& o, const std::vector<Series>& series,
+                       const std::vector<Marker>& markers) {
   std::vector<double> xs, ys;
   for (const auto& se : series) {
     if (se.x.size() != se.y.size())
-      throw Error("chart '" + o.id + "': series '" + se.name + "' has " + std::to_string(se.x.size()) + " x but " +
-                  std::to_string(se.y.size()) + " y values");
+      throw Error("chart '" + o.id + "': series '" + se.name + "' has " +
+                  std::to_string(se.x.size()) + " x but " + std::to_string(se.y.size()) +
+                  " y values");
     xs.insert(xs.end(), se.x.begin(), se.x.end());
     ys.insert(ys.end(), se.y.begin(), se.y.end());
   }
@@ -249,27 +260,31 @@ std::string line_chart(const ChartOptions& o, const std::vector<Series>& series,
   for (const auto& se : series) {
     const std::string d = path_of(f, se);
     if (d.empty()) continue;
-    s << "<path class=\"series\" data-series=\"" << html_escape(se.name) << "\" d=\"" << d << "\" stroke=\""
-      << html_escape(se.color) << "\"" << (se.dashed ? " stroke-dasharray=\"5 3\"" : "") << "/>";
+    s << "<path class=\"series\" data-series=\"" << html_escape(se.name) << "\" d=\"" << d
+      << "\" stroke=\"" << html_escape(se.color) << "\""
+      << (se.dashed ? " stroke-dasharray=\"5 3\"" : "") << "/>";
   }
   s << "</g>";
   for (const auto& se : series) {
     if (!se.points) continue;
     s << "<g fill=\"" << html_escape(se.color) << "\">";
     for (std::size_t i = 0; i < se.x.size(); ++i)
-      if (std::isfinite(se.x[i]) && std::isfinite(se.y[i]) && (!o.x.log || se.x[i] > 0) && (!o.y.log || se.y[i] > 0))
-        s << "<circle cx=\"" << px(f.sx(se.x[i])) << "\" cy=\"" << px(f.sy(se.y[i])) << "\" r=\"2.5\"/>";
+      if (std::isfinite(se.x[i]) && std::isfinite(se.y[i]) && (!o.x.log || se.x[i] > 0) &&
+          (!o.y.log || se.y[i] > 0))
+        s << "<circle cx=\"" << px(f.sx(se.x[i])) << "\" cy=\"" << px(f.sy(se.y[i]))
+          << "\" r=\"2.5\"/>";
     s << "</g>";
   }
   for (const auto& m : markers) {
     if (!std::isfinite(m.x) || !std::isfinite(m.y)) continue;
     const double X = f.sx(m.x), Y = f.sy(m.y);
     s << "<circle class=\"marker\" cx=\"" << px(X) << "\" cy=\"" << px(Y) << "\" r=\"5\" fill=\""
-      << html_escape(m.color) << "\" stroke=\"#fff\" stroke-width=\"1.5\"><title>" << html_escape(m.label)
-      << "</title></circle>";
+      << html_escape(m.color) << "\" stroke=\"#fff\" stroke-width=\"1.5\"><title>"
+      << html_escape(m.label) << "</title></circle>";
     const bool right_half = X > (f.x0() + f.x1()) / 2;
-    s << "<text x=\"" << px(right_half ? X - 8 : X + 8) << "\" y=\"" << px(Y < f.y1() + 14 ? Y + 16 : Y - 8)
-      << "\" text-anchor=\"" << (right_half ? "end" : "start") << "\" fill=\"" << html_escape(m.color) << "\">"
+    s << "<text x=\"" << px(right_half ? X - 8 : X + 8) << "\" y=\""
+      << px(Y < f.y1() + 14 ? Y + 16 : Y - 8) << "\" text-anchor=\""
+      << (right_half ? "end" : "start") << "\" fill=\"" << html_escape(m.color) << "\">"
       << html_escape(m.label) << "</text>";
   }
   std::vector<std::pair<std::string, std::string>> items;
@@ -284,7 +299,8 @@ std::string line_chart(const ChartOptions& o, const std::vector<Series>& series,
   return s.str();
 }
 
-std::string reliability_chart(const ChartOptions& options, const std::vector<eval::CalibrationBin>& bins) {
+std::string reliability_chart(const ChartOptions& options,
+                              const std::vector<eval::CalibrationBin>& bins) {
   ChartOptions o = options;
   o.x.min = 0;
   o.x.max = 1;
@@ -300,23 +316,26 @@ std::string reliability_chart(const ChartOptions& options, const std::vector<eva
   axes(s, f);
   s << "<g class=\"bars\">";
   for (const auto& b : bins) {
-    if (b.count == 0 || !(b.observed_rate > 0)) continue;  // nothing to draw; the dot still shows the bin
+    if (b.count == 0 || !(b.observed_rate > 0))
+      continue;  // nothing to draw; the dot still shows the bin
     const double x = f.sx(b.lower) + 1, w = f.sx(b.upper) - f.sx(b.lower) - 2;
     const double top = f.sy(b.observed_rate);
     s << "<rect x=\"" << px(x) << "\" y=\"" << px(top) << "\" width=\"" << px(w) << "\" height=\""
-      << px(f.y0() - top) << "\" fill=\"#9ecae1\" stroke=\"#3182bd\"><title>" << fixed(b.lower, 1) << "-"
-      << fixed(b.upper, 1) << ": " << b.count << " items, mean probability " << fixed(b.mean_probability, 3)
-      << ", observed rate " << fixed(b.observed_rate, 3) << "</title></rect>";
+      << px(f.y0() - top) << "\" fill=\"#9ecae1\" stroke=\"#3182bd\"><title>" << fixed(b.lower, 1)
+      << "-" << fixed(b.upper, 1) << ": " << b.count << " items, mean probability "
+      << fixed(b.mean_probability, 3) << ", observed rate " << fixed(b.observed_rate, 3)
+      << "</title></rect>";
   }
   s << "</g>";
   // Counts as a thin histogram along the bottom (up to 12% of the plot's height).
   s << "<g class=\"counts\" fill=\"#636363\" fill-opacity=\"0.5\">";
   for (const auto& b : bins) {
     if (b.count == 0 || most == 0) continue;
-    const double h = 0.12 * (f.y0() - f.y1()) * static_cast<double>(b.count) / static_cast<double>(most);
+    const double h =
+        0.12 * (f.y0() - f.y1()) * static_cast<double>(b.count) / static_cast<double>(most);
     const double x = f.sx(b.lower) + 4, w = f.sx(b.upper) - f.sx(b.lower) - 8;
-    s << "<rect x=\"" << px(x) << "\" y=\"" << px(f.y0() - h) << "\" width=\"" << px(w) << "\" height=\"" << px(h)
-      << "\"/>";
+    s << "<rect x=\"" << px(x) << "\" y=\"" << px(f.y0() - h) << "\" width=\"" << px(w)
+      << "\" height=\"" << px(h) << "\"/>";
   }
   s << "</g>";
   diagonal(s, f);
@@ -326,7 +345,6 @@ std::string reliability_chart(const ChartOptions& options, const std::vector<eva
       s << "<circle class=\"marker\" cx=\"" << px(f.sx(b.mean_probability)) << "\" cy=\""
         << px(f.sy(b.observed_rate)) << "\" r=\"3.5\"/>";
   s << "</g>";
-  legend(s, f, {{"observed rate per bin", "#3182bd"}, {"perfect calibration", "#999"}}, {false, true});
   s << "</svg>";
   return s.str();
 }

@@ -72,7 +72,9 @@ std::string line_chart(const ChartOptions& options, const std::vector<Series>& s
 
 /// The reliability diagram: per bin a bar of the observed abnormal rate over the bin's
 /// probability range, a dot at (mean probability, observed rate), the diagonal of perfect
-/// calibration, and the bin counts as a histogram strip along the bottom. Axes are [0, 1].
-std::string reliability_chart(const ChartOptions& options, const std::vector<eval::CalibrationBin>& bins);
+/// calibration, and the bin counts as a histogram strip along the bottom. Axes are [0, 1];
+/// no legend (the bars may fill any corner): the page's caption explains the marks.
+std::string reliability_chart(const ChartOptions& options,
+                              const std::vector<eval::CalibrationBin>& bins);
 
 }  // namespace mura::report
