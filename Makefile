@@ -23,7 +23,8 @@ test: build
 
 # The demo: synthetic data -> statistics -> train a small ResNet-18 from scratch (128 px,
 # 150 steps) -> evaluate it on the official valid split -> Grad-CAM pictures of three
-# abnormal validation studies. A few minutes on 2 cores once built.
+# abnormal validation studies -> the HTML report (numbers, curves, Grad-CAM gallery).
+# A few minutes on 2 cores once built.
 demo: build
 	./$(BUILD_DIR)/mura synth --out $(DEMO_DIR)/MURA-synth --patients 160 --seed 7 --min-size 160 --max-size 256 --force
 	./$(BUILD_DIR)/mura stats --data-dir $(DEMO_DIR)/MURA-synth
@@ -34,7 +35,10 @@ demo: build
 	  --split valid --output-dir $(DEMO_DIR)/eval
 	./$(BUILD_DIR)/mura explain $$(find $(DEMO_DIR)/MURA-synth/valid -type d -name '*_positive' | sort | head -n 3) \
 	  --checkpoint $(DEMO_DIR)/run/best.ckpt --out $(DEMO_DIR)/gradcam
+	./$(BUILD_DIR)/mura report --eval-dir $(DEMO_DIR)/eval --checkpoint $(DEMO_DIR)/run/best.ckpt \
+	  --data-dir $(DEMO_DIR)/MURA-synth --out $(DEMO_DIR)/report.html
 	@echo "demo: metrics in $(DEMO_DIR)/eval/metrics.json, Grad-CAM pictures in $(DEMO_DIR)/gradcam/"
+	@echo "demo: report in $(DEMO_DIR)/report.html (open it in a browser)"
 
 bench: build
 	bash bench/run_loader_bench.sh $(BUILD_DIR)

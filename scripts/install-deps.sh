@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # test oracles and the benchmark peer (never runtime dependencies of mura)
   python3 python3-torch python3-torchvision python3-sklearn python3-numpy python3-pil
+  # the HTML report's end-to-end test opens the page in headless Chromium
+  chromium
 )
 
 missing=()

@@ -66,7 +66,7 @@ TEST(Bootstrap, FollowsTheDocumentedProcedureExactly) {
   const auto r = bootstrap_ci(y, s, thr, o);
 
   Rng rng(o.seed);
-  std::vector<double> aucs, kappas;
+  std::vector<double> aucs, kappas, senss, specs;
   for (std::size_t k = 0; k < o.n_resamples; ++k) {
     std::vector<int> ry;
     std::vector<double> rs;
@@ -79,9 +79,22 @@ TEST(Bootstrap, FollowsTheDocumentedProcedureExactly) {
     if (a.defined()) aucs.push_back(a.value);
     const Score kp = cohen_kappa(ry, predict(rs, thr));
     if (kp.defined()) kappas.push_back(kp.value);
+    const Score se = sensitivity(ry, predict(rs, thr));
+    if (se.defined()) senss.push_back(se.value);
+    const Score sp = specificity(ry, predict(rs, thr));
+    if (sp.defined()) specs.push_back(sp.value);
   }
   std::sort(aucs.begin(), aucs.end());
   std::sort(kappas.begin(), kappas.end());
+  std::sort(senss.begin(), senss.end());
+  std::sort(specs.begin(), specs.end());
+  EXPECT_EQ(r.sensitivity.lower, quantile_linear(senss, 0.05));
+  EXPECT_EQ(r.sensitivity.upper, quantile_linear(senss, 0.95));
+  EXPECT_EQ(r.specificity.lower, quantile_linear(specs, 0.05));
+  EXPECT_EQ(r.specificity.upper, quantile_linear(specs, 0.95));
+  EXPECT_EQ(r.sensitivity.point.value, sensitivity(y, predict(s, thr)).value);
+  EXPECT_EQ(r.specificity.point.value, specificity(y, predict(s, thr)).value);
+  EXPECT_LT(r.sensitivity.lower, r.sensitivity.upper);
   EXPECT_EQ(r.auroc.lower, quantile_linear(aucs, 0.05));
   EXPECT_EQ(r.auroc.upper, quantile_linear(aucs, 0.95));
   EXPECT_EQ(r.kappa.lower, quantile_linear(kappas, 0.05));
@@ -123,6 +136,8 @@ TEST(Bootstrap, OneClassResamplesAreSkippedAndCounted) {
   EXPECT_GT(r.auroc.n_used, 200u);
   EXPECT_EQ(r.auroc.n_used + r.auroc.n_skipped, 500u);
   EXPECT_EQ(r.kappa.n_used + r.kappa.n_skipped, 500u);
+  EXPECT_EQ(r.sensitivity.n_skipped, r.auroc.n_skipped) << "no positive: no sensitivity either";
+  EXPECT_EQ(r.specificity.n_skipped, 0u);
   EXPECT_TRUE(r.auroc.defined());
 }
 

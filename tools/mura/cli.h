@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mura/data/dataset.h"
+#include "mura/report/report.h"
 
 namespace mura::cli {
 
@@ -22,6 +23,7 @@ void add_train_command(CLI::App& app, Runner& run);
 void add_evaluate_command(CLI::App& app, Runner& run);
 void add_predict_command(CLI::App& app, Runner& run);
 void add_explain_command(CLI::App& app, Runner& run);
+void add_report_command(CLI::App& app, Runner& run);
 
 /// --data-dir / --data_dir (required).
 void add_data_dir_flag(CLI::App& sub, std::string& dir);
@@ -35,6 +37,11 @@ void add_skip_bad_flag(CLI::App& sub, bool& skip_bad);
 void add_precision_flags(CLI::App& sub, std::string& precision, bool& channels_last);
 /// --workers / --num-workers / --num_workers (default: chosen) and --threads (0: chosen).
 void add_thread_flags(CLI::App& sub, int& workers, int& threads);
+/// The report flags `mura report` and `mura evaluate --report` share (--gallery, --thumb-size).
+void add_report_flags(CLI::App& sub, report::GalleryOptions& gallery, std::size_t& gallery_size);
+/// Writes the HTML report with a gallery of `gallery_size` (see set_gallery_size) and prints
+/// where it went and its notes; returns the exit code.
+int write_html_report(report::ReportOptions options, std::size_t gallery_size);
 
 /// Indexes the data set and applies the body-part filter, with flag names in errors.
 data::Dataset load_dataset(const std::string& dir, const std::vector<std::string>& tasks,

@@ -9,6 +9,9 @@ namespace mura::cli {
 
 void add_evaluate_command(CLI::App& app, Runner& run) {
   auto o = std::make_shared<eval::EvaluateOptions>();
+  auto report_path = std::make_shared<std::string>();
+  auto gallery = std::make_shared<report::GalleryOptions>();
+  auto gallery_size = std::make_shared<std::size_t>(6);
   CLI::App* sub = app.add_subcommand(
       "evaluate", "metrics of a model or an ensemble at image and study level, per body part");
   sub->option_defaults()->always_capture_default();
@@ -35,12 +38,24 @@ void add_evaluate_command(CLI::App& app, Runner& run) {
   add_precision_flags(*sub, o->precision, o->channels_last);
   sub->add_flag("--fold-bn,!--no-fold-bn", o->fold_batchnorm,
                 "fold BatchNorm into the convolutions before inference");
+  sub->add_option("--report", *report_path,
+                  "also write a self-contained HTML report here (what 'mura report' writes)");
+  add_report_flags(*sub, *gallery, *gallery_size);
   sub->callback([=, &run] {
     run = [=] {
       o->tta_flip = tta->count() > 0 && tta->as<std::string>() == "flip";
       const auto r = eval::evaluate(*o);
       std::cout << r.report;
-      return 0;
+      if (report_path->empty()) return 0;
+      std::cout.flush();
+      report::ReportOptions ro;
+      ro.eval_dir = r.output_dir;
+      ro.checkpoints = o->checkpoints;
+      ro.data_dir = o->data_dir;
+      ro.out = *report_path;
+      ro.gallery = *gallery;
+      ro.gallery.device = o->device;
+      return write_html_report(ro, *gallery_size);
     };
   });
 }

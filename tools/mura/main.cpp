@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   mura::cli::add_evaluate_command(app, run);
   mura::cli::add_predict_command(app, run);
   mura::cli::add_explain_command(app, run);
+  mura::cli::add_report_command(app, run);
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;
     bool found = false;

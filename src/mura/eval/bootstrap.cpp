@@ -94,9 +94,11 @@ BootstrapResult bootstrap_ci(const std::vector<int>& labels, const std::vector<d
     cell[i] = static_cast<unsigned char>(2 * labels[i] + preds[i]);
 
   std::vector<std::uint32_t> mult(n);
-  std::vector<double> aurocs, kappas;
+  std::vector<double> aurocs, kappas, sensitivities, specificities;
   aurocs.reserve(options.n_resamples);
   kappas.reserve(options.n_resamples);
+  sensitivities.reserve(options.n_resamples);
+  specificities.reserve(options.n_resamples);
   Rng rng(options.seed);
   for (std::size_t r = 0; r < options.n_resamples; ++r) {
     std::fill(mult.begin(), mult.end(), 0u);
@@ -113,6 +115,9 @@ BootstrapResult bootstrap_ci(const std::vector<int>& labels, const std::vector<d
     m.tp = cells[3];
     const Score kappa = cohen_kappa(m);
     if (kappa.defined()) kappas.push_back(kappa.value);
+    const Score sens = sensitivity(m), spec = specificity(m);
+    if (sens.defined()) sensitivities.push_back(sens.value);
+    if (spec.defined()) specificities.push_back(spec.value);
 
     const std::int64_t n_pos = m.tp + m.fn, n_neg = m.tn + m.fp;
     if (n_pos == 0 || n_neg == 0) continue;
@@ -140,6 +145,10 @@ BootstrapResult bootstrap_ci(const std::vector<int>& labels, const std::vector<d
   res.auroc = interval_of(roc_auc(labels, scores), aurocs, options.n_resamples, options.confidence);
   res.kappa =
       interval_of(cohen_kappa(labels, preds), kappas, options.n_resamples, options.confidence);
+  res.sensitivity = interval_of(sensitivity(labels, preds), sensitivities, options.n_resamples,
+                                options.confidence);
+  res.specificity = interval_of(specificity(labels, preds), specificities, options.n_resamples,
+                                options.confidence);
   return res;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-/// Bootstrap confidence intervals for AUROC and Cohen's kappa.
+/// Bootstrap confidence intervals for AUROC, Cohen's kappa, sensitivity and specificity.
 ///
 /// Method (nonparametric percentile bootstrap): resample the n items with replacement
 /// `n_resamples` times, compute the metric on each resample, and report the (1-c)/2 and
@@ -14,7 +14,8 @@
 /// platform-independent, so the same seed gives the same interval on every machine.
 ///
 /// A resample where a metric is undefined (AUROC: one class only; kappa: labels and
-/// predictions all one class) is skipped for that metric and counted; the interval uses the
+/// predictions all one class; sensitivity: no abnormal item; specificity: no normal item)
+/// is skipped for that metric and counted; the interval uses the
 /// others (n_used + n_skipped = n_resamples for each metric). Each resample costs O(n): the
 /// items are sorted by score once and a resample is a vector of multiplicities, so 1,000
 /// resamples of 3,200 items take a few tens of milliseconds.
@@ -52,13 +53,16 @@ struct BootstrapInterval {
 
 struct BootstrapResult {
   BootstrapInterval auroc;
-  BootstrapInterval kappa;  ///< of the predictions `score >= threshold`
+  BootstrapInterval kappa;        ///< of the predictions `score >= threshold`
+  BootstrapInterval sensitivity;  ///< TP / (TP + FN) of the same predictions
+  BootstrapInterval specificity;  ///< TN / (TN + FP) of the same predictions
   double threshold = 0.5;
   std::size_t n_resamples = 0;
   std::uint64_t seed = 0;
 };
 
-/// Percentile bootstrap intervals of AUROC and Cohen's kappa (see the file comment).
+/// Percentile bootstrap intervals of AUROC, Cohen's kappa, sensitivity and specificity
+/// (see the file comment); all four from the same resamples.
 /// Throws mura::Error for invalid input (as compute_binary_metrics), n_resamples == 0, a
 /// confidence outside (0, 1) or a non-finite threshold.
 BootstrapResult bootstrap_ci(const std::vector<int>& labels, const std::vector<double>& scores,

@@ -14,6 +14,7 @@
 #include "mura/data/split.h"
 #include "mura/eval/aggregate.h"
 #include "mura/eval/bootstrap.h"
+#include "mura/eval/calibration.h"
 #include "mura/eval/inference.h"
 #include "mura/models/optimize.h"
 #include "mura/train/trainer.h"
@@ -76,6 +77,25 @@ json interval_json(const BootstrapInterval& b) {
           {"confidence", b.confidence},  {"resamples_used", b.n_used}, {"resamples_skipped", b.n_skipped}};
 }
 
+json calibration_json(const Calibration& c) {
+  json bins = json::array();
+  for (const auto& b : c.bins)
+    bins.push_back({{"lower", b.lower},
+                    {"upper", b.upper},
+                    {"count", b.count},
+                    {"mean_probability", num(b.mean_probability)},
+                    {"observed_rate", num(b.observed_rate)}});
+  return {{"ece", c.ece}, {"n", c.n}, {"bins", bins}};
+}
+
+template <class Item>
+Calibration calibration_of(const std::vector<Item>& items) {
+  std::vector<int> l;
+  std::vector<double> s;
+  labels_and_scores(items, l, s);
+  return calibration(l, s, 10);
+}
+
 std::string level_text(const std::string& title, const BinaryMetrics& m, const BootstrapResult* ci) {
   std::ostringstream o;
   o << "== " << title << " (" << m.n << ": " << m.n_pos << " abnormal, " << m.n_neg
@@ -84,7 +104,12 @@ std::string level_text(const std::string& title, const BinaryMetrics& m, const B
   o << "  AUROC         " << (ci ? ci->auroc.format() : m.auroc.format()) << "\n";
   o << "  avg precision " << m.average_precision.format() << "\n";
   o << "  Cohen's kappa " << (ci ? ci->kappa.format() : m.kappa.format()) << "\n";
-  o << "  sensitivity   " << m.sensitivity.format() << "   specificity " << m.specificity.format() << "\n";
+  if (ci) {
+    o << "  sensitivity   " << ci->sensitivity.format() << "\n";
+    o << "  specificity   " << ci->specificity.format() << "\n";
+  } else {
+    o << "  sensitivity   " << m.sensitivity.format() << "   specificity " << m.specificity.format() << "\n";
+  }
   o << "  confusion matrix [[TN FP] [FN TP]] = [[" << m.confusion.tn << " " << m.confusion.fp << "] ["
     << m.confusion.fn << " " << m.confusion.tp << "]]\n\n";
   o << format_classification_report(m.report) << "\n";
@@ -238,8 +263,14 @@ EvaluateResult evaluate(const EvaluateOptions& o) {
                       {"seed", o.seed},
                       {"method", "percentile, numpy linear quantiles"},
                       {"study_auroc", interval_json(ci.auroc)},
-                      {"study_kappa", interval_json(ci.kappa)}};
+                      {"study_kappa", interval_json(ci.kappa)},
+                      {"study_sensitivity", interval_json(ci.sensitivity)},
+                      {"study_specificity", interval_json(ci.specificity)}};
   }
+  j["calibration"] = {{"method", "10 equal-width bins (sklearn calibration_curve, strategy uniform); "
+                                 "ECE = sum of bin share * |observed rate - mean probability|"},
+                      {"image", calibration_json(calibration_of(images))},
+                      {"study", calibration_json(calibration_of(studies))}};
 
   std::ostringstream img_csv, study_csv;
   img_csv << "path,body_part,study,label,probability\n";
