@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
@@ -96,6 +97,38 @@ TEST(Synth, LesionBoxesLieInsideAbnormalImages) {
   }
   EXPECT_EQ(rows, s.lesions);
   EXPECT_EQ(studies_with_lesion.size(), s.abnormal_studies) << "every abnormal study has a lesion";
+}
+
+// A CAM can only point at what it resolves: stretched to 224x224 as the loader does, a lesion
+// box must span well over a cell of ResNet's 7x7 layer4 (32 px) along both axes, because a
+// trained network's CAM can peak up to about a cell away from the object's centre (only
+// boxes clipped by the image border may be smaller).
+TEST(Synth, LesionBoxesSpanMoreThanOneAndAHalfCamCellsAfterTheStretchToASquare) {
+  test::TempDir tmp;
+  SynthOptions o;
+  o.out = tmp / "S";
+  o.patients = 80;
+  o.lesion_rate = 1.0;
+  write_synthetic_dataset(o);
+  std::ifstream in(o.out / "synth_lesions.csv");
+  std::string line;
+  std::getline(in, line);
+  int rows = 0, wide = 0;
+  double smallest = 1e9;
+  while (std::getline(in, line)) {
+    const auto f = split(line, ',');
+    ASSERT_EQ(f.size(), 5u) << line;
+    const cv::Mat m = load_gray(tmp / f[0]);
+    const double w = (std::stod(f[3]) - std::stod(f[1])) * 224 / m.cols;
+    const double h = (std::stod(f[4]) - std::stod(f[2])) * 224 / m.rows;
+    smallest = std::min({smallest, w, h});
+    wide += w > 48 && h > 48;
+    ++rows;
+  }
+  ASSERT_GT(rows, 50);
+  std::printf("%d of %d lesion boxes wider than 48 px along both axes at 224x224 (smallest side %.1f px)\n",
+              wide, rows, smallest);
+  EXPECT_GE(wide, rows * 9 / 10);
 }
 
 TEST(Synth, SameSeedSameDataSet) {

@@ -2,21 +2,18 @@
 // main() parses the command line, runs one subcommand, and turns errors into exit codes:
 // 0 success, 1 a mura::Error (bad input, with a message naming it), 2 a bad command line,
 // 3 an unexpected internal error.
-#include <ATen/Parallel.h>
-
-#include <cstdlib>
 #include <exception>
 #include <iostream>
-#include <thread>
 
 #include "cli.h"
 #include "mura/util/error.h"
+#include "mura/util/threads.h"
 
 int main(int argc, char** argv) {
   // LibTorch's default intra-op thread count can be 1 (it counts physical cores, and some
-  // VMs report one); use every core unless the user pinned OMP_NUM_THREADS.
-  if (std::getenv("OMP_NUM_THREADS") == nullptr)
-    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  // VMs report one): start from the CPU plan (every core, unless OMP_NUM_THREADS is set);
+  // subcommands with --threads/--device re-plan.
+  mura::apply_thread_plan(mura::plan_threads(0, -1, false), false);
   CLI::App app{"mura: abnormality detection in musculoskeletal radiographs (MURA)", "mura"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("mura ") + MURA_VERSION);

@@ -47,7 +47,9 @@ cv::Mat draw_image(Rng& rng, int w, int h, bool lesion, Box& box) {
   const int n_bones = irange(rng, 1, 2);
   for (int i = 0; i < n_bones; ++i) {
     const double ang = rng.uniform(-0.6, 0.6) + (w > h ? 1.5708 : 0.0);
-    const double cx = w * rng.uniform(0.35, 0.65), cy = h * rng.uniform(0.35, 0.65);
+    // anywhere in the middle half, so that neither lesions nor bones sit at a predictable
+    // place (a pointer that always picks the centre should score poorly)
+    const double cx = w * rng.uniform(0.25, 0.75), cy = h * rng.uniform(0.25, 0.75);
     const double len = side * rng.uniform(0.45, 0.8);
     const cv::Point2d d(std::sin(ang) * len / 2, std::cos(ang) * len / 2);
     Bone b{{cx - d.x, cy - d.y}, {cx + d.x, cy + d.y}, side * rng.uniform(0.09, 0.14)};
@@ -75,7 +77,12 @@ cv::Mat draw_image(Rng& rng, int w, int h, bool lesion, Box& box) {
     const Bone& b = bones[rng.below(bones.size())];
     const double t = rng.uniform(0.2, 0.8);
     const cv::Point2d c = b.a + (b.b - b.a) * t;
-    const double r = side * rng.uniform(0.06, 0.09);
+    // Sized on the geometric mean of the sides, as the loader stretches every image to a
+    // square: the box must stay about two cells of a 7x7 CAM (32 px of 224) wide along both
+    // axes, because where a trained network's CAM peaks near an object varies from model to
+    // model by up to a cell; with lesions about one cell wide, the CAM maximum of a network
+    // that plainly responds to the lesion could still miss the box for most images.
+    const double r = std::sqrt(static_cast<double>(w) * h) * rng.uniform(0.13, 0.17);
     const int thick = std::max(2, static_cast<int>(r * 0.45));
     cv::circle(img, c, static_cast<int>(r), cv::Scalar(rng.uniform(235, 255)), thick, cv::LINE_AA);
     cv::circle(img, c, std::max(1, static_cast<int>(r * 0.35)), cv::Scalar(10), cv::FILLED,

@@ -2,10 +2,12 @@
 /// A synthetic data set in the MURA-v1.1 layout, with real, localisable signal.
 ///
 /// Each image is a radiograph-like scene: a noisy background, soft tissue, one or two
-/// bones with a darker medullary canal, and (in either class) side markers and small bright
+/// bones (centred anywhere in the middle half of the image) with a darker medullary canal, and (in either class) side markers and small bright
 /// blobs as distractors. In abnormal studies, images carry a lesion with probability
 /// `lesion_rate` (and every abnormal study has at least one): a bright ring with a dark core
-/// on a bone. The lesion boxes are written to `synth_lesions.csv` (with a header:
+/// on a bone, its radius 13-17% of the geometric mean of the image's sides, so that after the
+/// loader's stretch to 224x224 its box is about two cells of ResNet's 7x7 CAM (32 px) wide or
+/// more along both axes; the lesion is the only thing that tells the classes apart. The boxes are written to `synth_lesions.csv` (with a header:
 /// image_path,x0,y0,x1,y1 in pixels of the written image, inclusive-exclusive), so tests can
 /// check that a model learns (AUROC) and that Grad-CAM points at the lesion.
 ///

@@ -28,17 +28,34 @@ enum class CamMethod { GradCam, GradCamPlusPlus };
 CamMethod parse_cam_method(const std::string& name);  ///< "gradcam" | "gradcam++"
 const char* cam_method_name(CamMethod m);
 
+/// Where a CAM lies on the model's input image: cell (i, j) is centred on input pixel
+/// (offset + stride * j, offset + stride * i) of the input_width x input_height image that
+/// the model saw (models::FeatureGrid; pixel centres at integer coordinates).
+struct CamGeometry {
+  double stride = 32, offset = 0;
+  int64_t input_width = 0, input_height = 0;
+};
+
 struct CamBatch {
   torch::Tensor cams;           ///< [B, h, w] float32 in [0, 1], on the CPU
   torch::Tensor probabilities;  ///< [B] float64, P(abnormal)
+  CamGeometry geometry;         ///< how `cams` lie on the input (see render.h: cam_to_image)
 };
 
 /// CAMs of one model for a normalised batch [B,3,H,W] (on the model's device).
 CamBatch compute_cam(models::ClassifierImpl& model, const torch::Tensor& images, CamMethod method);
 
-/// Ensemble: the mean of the members' normalised CAMs (each upsampled to the largest
-/// member's feature size) and the mean probability.
+/// Ensemble: the mean of the members' normalised CAMs and the mean probability. The members'
+/// grids can differ (DenseNet's cells sit 14 px right of and below ResNet's, and sizes that
+/// are not multiples of 32 give different grid sizes): each CAM is resampled, bilinearly at
+/// the input pixels its cells look at, onto the grid of the member with the most cells.
 CamBatch compute_cam(const std::vector<std::shared_ptr<models::ClassifierImpl>>& models,
                      const torch::Tensor& images, CamMethod method);
+
+/// Bilinear samples of a CAM [h, w] (float32, CPU) at points given in its own grid's
+/// coordinates (cell centres at integers; outside the grid, the border cells' values):
+/// out[r][c] = cam(gy[r], gx[c]). Returns [gy.size(), gx.size()] float32.
+torch::Tensor sample_cam(const torch::Tensor& cam, const std::vector<double>& gy,
+                         const std::vector<double>& gx);
 
 }  // namespace mura::explain

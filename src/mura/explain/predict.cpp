@@ -162,7 +162,8 @@ PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOpti
         r.label = r.probability >= result.threshold ? 1 : 0;
         if (!o.gradcam_dir.empty()) {
           const cv::Mat gray = data::load_gray(inputs[i].file);
-          const cv::Mat cam = cam_to_size(cams.cams[static_cast<int64_t>(j)], gray.cols, gray.rows);
+          const cv::Mat cam =
+              cam_to_image(cams.cams[static_cast<int64_t>(j)], cams.geometry, gray.cols, gray.rows);
           const fs::path base = fs::path(o.gradcam_dir) / stem_for(inputs[i].file, stems);
           const std::string b = base.string();
           write_image(b + "_panels.png", three_panels(gray, cam, r.probability, {o.alpha, 512}));

@@ -11,14 +11,20 @@
 
 namespace mura::explain {
 
-cv::Mat cam_to_size(const torch::Tensor& cam, int width, int height) {
-  const auto c = cam.to(torch::kCPU, torch::kFloat32).contiguous();
-  if (c.dim() != 2) throw Error("a CAM must be 2-D");
-  const cv::Mat small(static_cast<int>(c.size(0)), static_cast<int>(c.size(1)), CV_32F,
-                      const_cast<float*>(c.data_ptr<float>()));
-  cv::Mat out;
-  cv::resize(small, out, cv::Size(width, height), 0, 0, cv::INTER_LINEAR);
-  return out;
+cv::Mat cam_to_image(const torch::Tensor& cam, const CamGeometry& g, int width, int height) {
+  if (cam.dim() != 2) throw Error("a CAM must be 2-D");
+  if (width < 1 || height < 1) throw Error("cannot map a CAM onto an empty image");
+  if (g.input_width < 1 || g.input_height < 1 || !(g.stride > 0))
+    throw Error("a CAM needs the input size and grid stride it was computed with");
+  auto coords = [&](int n, int64_t input) {
+    std::vector<double> q(static_cast<std::size_t>(n));
+    const double scale = static_cast<double>(input) / n;
+    for (int x = 0; x < n; ++x)
+      q[static_cast<std::size_t>(x)] = ((x + 0.5) * scale - 0.5 - g.offset) / g.stride;
+    return q;
+  };
+  const auto m = sample_cam(cam, coords(height, g.input_height), coords(width, g.input_width));
+  return cv::Mat(height, width, CV_32F, const_cast<float*>(m.data_ptr<float>())).clone();
 }
 
 cv::Mat colorize(const cv::Mat& cam01) {

@@ -2,13 +2,17 @@
 /// Turning a CAM into pictures people look at, and into files for analysis.
 ///
 /// The model saw the image stretched to a square; the CAM is mapped back through that
-/// resize (bilinear, to the original width and height), so overlays keep the original size
-/// and aspect ratio.
+/// resize to the original width and height, so overlays keep the original size and aspect
+/// ratio. The mapping puts each CAM cell where the model's cell looks (CamGeometry: for
+/// ResNet, cell j is centred on input pixel 32 j), not where a plain resize of the map would
+/// put it (32 j + 15.5): that half-cell shift moved ResNet's CAM maxima off the lesions.
 #include <filesystem>
 #include <string>
 
 #include <opencv2/core/mat.hpp>
 #include <torch/types.h>
+
+#include "mura/explain/gradcam.h"
 
 namespace mura::explain {
 
@@ -17,8 +21,11 @@ struct RenderOptions {
   int panel_height = 512;  ///< height of each panel of the three-panel figure
 };
 
-/// The CAM [h, w] (values in [0, 1]) resized to width x height, CV_32F.
-cv::Mat cam_to_size(const torch::Tensor& cam, int width, int height);
+/// The CAM [h, w] (values in [0, 1]) of an image of width x height pixels, at that size
+/// (CV_32F): original pixel x lies at input pixel u = (x + 0.5) * input_width / width - 0.5
+/// (the loader's resize, pixel centres aligned), i.e. at grid coordinate
+/// (u - offset) / stride, sampled bilinearly (border cells extended).
+cv::Mat cam_to_image(const torch::Tensor& cam, const CamGeometry& geometry, int width, int height);
 /// Jet colormap of a CV_32F map in [0, 1]: CV_8UC3 (BGR).
 cv::Mat colorize(const cv::Mat& cam01);
 /// The gray image with the jet heatmap blended on top, at the image's size (BGR).

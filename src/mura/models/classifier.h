@@ -9,6 +9,16 @@
 
 namespace mura::models {
 
+/// Where the cells of forward_features' map look in the input: cell (i, j) is centred on
+/// input pixel (offset + stride * j, offset + stride * i), pixel centres at integer
+/// coordinates. This is what the padding of the strided layers makes it, not the
+/// "cell j covers [stride j, stride (j + 1))" that a plain resize of the map assumes
+/// (tests/models/model_test.cpp measures it from input gradients).
+struct FeatureGrid {
+  double stride = 32;
+  double offset = 0;
+};
+
 class ClassifierImpl : public torch::nn::Module {
  public:
   /// Logits [B, num_outputs] for normalised images [B, 3, H, W] (any H, W >= 32).
@@ -16,6 +26,8 @@ class ClassifierImpl : public torch::nn::Module {
   /// Activations of the last convolutional stage, [B, C, H/32, W/32]: ResNet's layer4 output;
   /// DenseNet's features (ending with norm5) followed by its ReLU.
   virtual torch::Tensor forward_features(const torch::Tensor& x) = 0;
+  /// The geometry of forward_features' map on the input (for mapping a CAM back to it).
+  virtual FeatureGrid feature_grid() const = 0;
   /// Global average pool + linear head: [B, C, h, w] -> [B, num_outputs].
   torch::Tensor forward_head(const torch::Tensor& features);
 

@@ -66,6 +66,10 @@ class DenseNetImpl : public ClassifierImpl {
                int64_t num_init_features, int64_t num_outputs, int64_t bn_size = 4,
                double drop_rate = 0.0);
   torch::Tensor forward_features(const torch::Tensor& x) override;
+  /// conv0 (7x7 stride 2 pad 3) and pool0 (3x3 stride 2 pad 1) centre output j on input
+  /// 4 j; each transition's 2x2 average pool centres j between its inputs 2 j and 2 j + 1,
+  /// so a grid a j + b becomes 2 a j + a / 2 + b: 8 j + 2, 16 j + 6, 32 j + 14.
+  FeatureGrid feature_grid() const override { return {32, 14}; }
   const char* head_name() const override { return "classifier"; }
 
  protected:

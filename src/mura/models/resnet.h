@@ -51,6 +51,10 @@ class ResNetImpl : public ClassifierImpl {
   /// `bottleneck` selects Bottleneck blocks; `layers` is blocks per stage ({3,4,6,3} for 50).
   ResNetImpl(std::string arch, bool bottleneck, std::vector<int64_t> layers, int64_t num_outputs);
   torch::Tensor forward_features(const torch::Tensor& x) override;
+  /// Every stride-2 layer (conv1 7x7 pad 3, maxpool 3x3 pad 1, the 3x3 pad 1 and 1x1
+  /// downsampling convs of layer2-4) centres its output j on its input 2j: layer4's cell j
+  /// looks at input pixel 32 j, half a cell up and left of a plain resize's 32 j + 15.5.
+  FeatureGrid feature_grid() const override { return {32, 0}; }
   const char* head_name() const override { return "fc"; }
 
  protected:

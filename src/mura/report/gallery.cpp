@@ -133,7 +133,7 @@ void render_cases(std::vector<GalleryCase>& cases, const std::vector<weights::Ch
       try {
         const cv::Mat gray = data::load_gray(c.file);
         const auto k = static_cast<int64_t>(j);
-        const cv::Mat cam = explain::cam_to_size(cams.cams[k], gray.cols, gray.rows);
+        const cv::Mat cam = explain::cam_to_image(cams.cams[k], cams.geometry, gray.cols, gray.rows);
         c.cam_probability = cams.probabilities[k].item<double>();
         c.jpeg = encode_thumbnail(explain::overlay(gray, cam, o.alpha), o.thumb_size,
                                   o.jpeg_quality, c.width, c.height);

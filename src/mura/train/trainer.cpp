@@ -12,7 +12,6 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "mura/data/dataset.h"
 #include "mura/data/loader.h"
