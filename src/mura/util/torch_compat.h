@@ -7,16 +7,25 @@
 #include <torch/types.h>
 #include <torch/version.h>
 
+/// LibTorch 2.4 made the autocast state per device type (set_autocast_enabled(type, on),
+/// set_autocast_dtype(type, dtype)); 1.13 to 2.3 have the per-device functions
+/// (set_enabled / set_cpu_enabled, set_autocast_gpu_dtype / set_autocast_cpu_dtype), which
+/// 2.4 deprecates.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define MURA_TORCH_AUTOCAST_BY_DEVICE_TYPE 1
+#else
+#define MURA_TORCH_AUTOCAST_BY_DEVICE_TYPE 0
+#endif
+
 namespace mura::compat {
 
 /// Enables autocast to `dtype` on `device` for the guard's lifetime (no-op when disabled).
-/// LibTorch 1.13 has per-device set_enabled/set_cpu_enabled; 2.x takes a device type.
 class AutocastGuard {
  public:
   AutocastGuard(torch::Device device, torch::ScalarType dtype, bool enabled)
       : enabled_(enabled), cuda_(device.is_cuda()) {
     if (!enabled_) return;
-#if TORCH_VERSION_MAJOR >= 2
+#if MURA_TORCH_AUTOCAST_BY_DEVICE_TYPE
     const auto type = cuda_ ? at::kCUDA : at::kCPU;
     prev_enabled_ = at::autocast::is_autocast_enabled(type);
     prev_dtype_ = at::autocast::get_autocast_dtype(type);
@@ -40,7 +49,7 @@ class AutocastGuard {
   ~AutocastGuard() {
     if (!enabled_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if TORCH_VERSION_MAJOR >= 2
+#if MURA_TORCH_AUTOCAST_BY_DEVICE_TYPE
     const auto type = cuda_ ? at::kCUDA : at::kCPU;
     at::autocast::set_autocast_enabled(type, prev_enabled_);
     at::autocast::set_autocast_dtype(type, prev_dtype_);
