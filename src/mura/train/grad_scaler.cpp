@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "mura/util/error.h"
@@ -28,13 +30,16 @@ bool GradScaler::step(torch::optim::Optimizer& optimizer) {
   {
     torch::NoGradGuard no_grad;
     const double inv = 1.0 / scale_;
+    // One flag per gradient, read back once: on CUDA each item() is a device sync.
+    std::vector<torch::Tensor> flags;
     for (const auto& group : optimizer.param_groups())
       for (const auto& p : group.params()) {
         if (!p.grad().defined()) continue;
         auto g = p.grad();
         g.mul_(inv);
-        if (finite && !torch::isfinite(g).all().item<bool>()) finite = false;
+        flags.push_back(torch::isfinite(g).all());
       }
+    if (!flags.empty()) finite = torch::stack(flags).all().item<bool>();
   }
   if (finite) {
     optimizer.step();

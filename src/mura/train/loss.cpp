@@ -53,7 +53,7 @@ torch::Tensor Loss::operator()(const torch::Tensor& logits, const torch::Tensor&
   const auto z = x.select(1, 0);
   if (kind_ == LossKind::Bce) return torch::binary_cross_entropy_with_logits(z, y);
   std::vector<float> w(parts.size());
-  const auto ycpu = y.to(torch::kCPU);
+  const auto ycpu = labels.to(torch::kCPU, torch::kFloat32).contiguous();  // no device round trip
   const float* yp = ycpu.data_ptr<float>();
   for (std::size_t i = 0; i < parts.size(); ++i) {
     auto it = weights_.find(parts[i]);
