@@ -1,5 +1,11 @@
 // mura train: the seeds' pipeline and the MURA paper's recipe.
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
+#include <cstdint>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -11,9 +17,29 @@ namespace mura::cli {
 
 namespace {
 
+// The first SIGINT asks training to stop after the current step (and write a resumable
+// checkpoint); a second one at least a second later ends the process at once. A repeat within
+// that second is the same interrupt delivered twice (`timeout`, or a job manager signalling
+// both the process and its group), not a user's second Ctrl-C. Only async-signal-safe calls.
+std::atomic<std::int64_t> g_first_sigint_ns{0};
+
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 void on_sigint(int) {
-  train::stop_requested() = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+  const std::int64_t now = monotonic_ns();
+  if (!train::stop_requested().exchange(true)) {
+    g_first_sigint_ns = now;
+    return;
+  }
+  if (now - g_first_sigint_ns.load() < 1000000000) return;
+  static const char msg[] = "\nmura: second interrupt: stopped without writing a checkpoint\n";
+  const ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)ignored;
+  std::_Exit(130);
 }
 
 std::string normalize_monitor(const std::string& m) {
