@@ -40,10 +40,6 @@ void ClassifierImpl::train(bool on) {
       if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get())) m->eval();
 }
 
-}  // namespace mura::models
-
-namespace mura::models {
-
 void ClassifierImpl::fold_batchnorm() {
   if (inference_only_) return;
   eval();

@@ -59,8 +59,9 @@ class ClassifierImpl : public torch::nn::Module {
   /// eval-only shortcuts (a DenseNet transition pools before its 1x1 convolution, which is the
   /// same linear map on 4x fewer pixels). Eval outputs equal the unfolded model's within float
   /// rounding (tests/models/optimize_test.cpp). The model is inference-only afterwards
-  /// (train(true) throws; its state dict has new conv biases and lacks the folded
-  /// BatchNorms, so it is never saved as a checkpoint). Idempotent.
+  /// (train(true) throws; its convolutions have new weights and biases, and the folded
+  /// BatchNorms, where they stay registered, are no longer used: it is never saved as a
+  /// checkpoint). Idempotent.
   void fold_batchnorm();
   bool inference_only() const { return inference_only_; }
 

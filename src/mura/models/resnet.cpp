@@ -131,7 +131,6 @@ nn::Sequential ResNetImpl::make_layer(bool bottleneck, int64_t planes, int64_t b
 
 void ResNetImpl::fold_batchnorm_impl() {
   conv1_ = replace_module("conv1", fold_conv_batchnorm(*conv1_, *bn1_));
-  folded_ = true;
   for (const auto& layer : {layer1_, layer2_, layer3_, layer4_})
     for (const auto& child : layer->children()) {
       if (auto* b = dynamic_cast<BasicBlockImpl*>(child.get())) b->fold_batchnorm();
@@ -140,7 +139,7 @@ void ResNetImpl::fold_batchnorm_impl() {
 }
 
 torch::Tensor ResNetImpl::forward_features(const torch::Tensor& x) {
-  auto out = folded_ ? torch::relu(conv1_(x)) : torch::relu(bn1_(conv1_(x)));
+  auto out = inference_only() ? torch::relu(conv1_(x)) : torch::relu(bn1_(conv1_(x)));
   out = torch::max_pool2d(out, 3, 2, 1);
   out = layer1_->forward(out);
   out = layer2_->forward(out);
