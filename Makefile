@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo
 CTEST_ARGS ?=
 
-.PHONY: deps configure build test demo bench format tidy clean
+.PHONY: deps configure build test demo bench format format-check check-no-pch tidy clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -15,7 +15,12 @@ deps:
 configure: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
-build: configure
+# A fresh build folder installs the packages and configures first; later builds only build
+# (CMake re-runs itself when a CMakeLists.txt changes).
+$(BUILD_DIR)/build.ninja:
+	$(MAKE) configure
+
+build: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build
@@ -26,7 +31,7 @@ test: build
 # abnormal validation studies -> the HTML report (numbers, curves, Grad-CAM gallery).
 # A few minutes on 2 cores once built.
 demo: build
-	./$(BUILD_DIR)/mura synth --out $(DEMO_DIR)/MURA-synth --patients 160 --seed 7 --min-size 160 --max-size 256 --force
+	./$(BUILD_DIR)/mura synth --output-dir $(DEMO_DIR)/MURA-synth --patients 160 --seed 7 --min-size 160 --max-size 256 --overwrite
 	./$(BUILD_DIR)/mura stats --data-dir $(DEMO_DIR)/MURA-synth
 	./$(BUILD_DIR)/mura train --data-dir $(DEMO_DIR)/MURA-synth --model resnet18 --img-size 128 --batch-size 32 \
 	  --epochs 30 --max-steps 150 --lr 1e-3 --scheduler none --cache memory --seed 1 --val-source valid \
@@ -34,9 +39,9 @@ demo: build
 	./$(BUILD_DIR)/mura evaluate --data-dir $(DEMO_DIR)/MURA-synth --checkpoint $(DEMO_DIR)/run/best.ckpt \
 	  --split valid --output-dir $(DEMO_DIR)/eval
 	./$(BUILD_DIR)/mura explain $$(find $(DEMO_DIR)/MURA-synth/valid -type d -name '*_positive' | sort | head -n 3) \
-	  --checkpoint $(DEMO_DIR)/run/best.ckpt --out $(DEMO_DIR)/gradcam
+	  --checkpoint $(DEMO_DIR)/run/best.ckpt --output-dir $(DEMO_DIR)/gradcam
 	./$(BUILD_DIR)/mura report --eval-dir $(DEMO_DIR)/eval --checkpoint $(DEMO_DIR)/run/best.ckpt \
-	  --data-dir $(DEMO_DIR)/MURA-synth --out $(DEMO_DIR)/report.html
+	  --data-dir $(DEMO_DIR)/MURA-synth --output-dir $(DEMO_DIR)/report.html
 	@echo "demo: metrics in $(DEMO_DIR)/eval/metrics.json, Grad-CAM pictures in $(DEMO_DIR)/gradcam/"
 	@echo "demo: report in $(DEMO_DIR)/report.html (open it in a browser)"
 
@@ -48,6 +53,14 @@ bench: build
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')
+
+# What CI checks: the tree is formatted as .clang-format says.
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.h' '*.cpp')
+
+# Every source compiles without the precompiled header (finds missing #includes).
+check-no-pch: $(BUILD_DIR)/build.ninja
+	python3 scripts/check-no-pch.py $(BUILD_DIR) $(JOBS)
 
 tidy: configure
 	clang-tidy -p $(BUILD_DIR) $$(git ls-files 'src/*.cpp' 'tools/*.cpp')

@@ -40,7 +40,7 @@ elif [[ -d "$REPO_ROOT/../shared/data/fracatlas" ]]; then
 else
   [[ -x "$MURA" ]] || { echo "run_loader_bench: no data set and no $MURA to synthesise one" >&2; exit 1; }
   echo "# no ../shared/data/fracatlas: synthesising a data set (400 patients)" >&2
-  "$MURA" synth --out "$TMP/MURA-synth" --patients 400 >&2
+  "$MURA" synth --output-dir "$TMP/MURA-synth" --patients 400 >&2
   DATA_DIR="$TMP/MURA-synth"
 fi
 

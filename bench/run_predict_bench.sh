@@ -16,7 +16,7 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/mura-predict-bench.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 DATA="${2:-$REPO/../shared/data/fracatlas}"
 if [[ ! -d "$DATA" ]]; then
-  "$BUILD_DIR/mura" synth --out "$TMP/MURA-synth" --patients 200 >&2
+  "$BUILD_DIR/mura" synth --output-dir "$TMP/MURA-synth" --patients 200 >&2
   DATA="$TMP/MURA-synth"
 fi
 # the same N images, in one folder of links, for both sides

@@ -48,7 +48,7 @@ elif [[ -d "$REPO_ROOT/../shared/data/fracatlas" ]]; then
   DATA_DIR="$(cd "$REPO_ROOT/../shared/data/fracatlas" && pwd)"
 else
   echo "# no ../shared/data/fracatlas: synthesising a data set (400 patients)" >&2
-  "$MURA" synth --out "$TMP/MURA-synth" --patients 400 >&2
+  "$MURA" synth --output-dir "$TMP/MURA-synth" --patients 400 >&2
   DATA_DIR="$TMP/MURA-synth"
 fi
 

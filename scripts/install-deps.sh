@@ -6,10 +6,9 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  build-essential cmake ninja-build pkg-config
-  # libraries
-  libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  build-essential cmake ninja-build pkg-config clang-format
+  # libraries (each one used: CMakeLists.txt finds every one of them)
+  libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   # test oracles and the benchmark peer (never runtime dependencies of mura)
   python3 python3-torch python3-torchvision python3-sklearn python3-numpy python3-pil
   # the HTML report's end-to-end test opens the page in headless Chromium

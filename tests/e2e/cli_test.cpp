@@ -17,7 +17,7 @@ class Cli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    const auto r = run_mura("synth --out '" + (dir_->path() / "MURA-synth").string() +
+    const auto r = run_mura("synth --output-dir '" + (dir_->path() / "MURA-synth").string() +
                             "' --patients 30 --seed 5");
     ASSERT_EQ(r.exit_code, 0) << r.out;
     ASSERT_TRUE(contains(r.out, "30 patients")) << r.out;
@@ -114,10 +114,10 @@ TEST(CliStandalone, SkipBadPrintsCountsAndFailByDefaultNamesTheLine) {
 TEST(CliStandalone, SynthRefusesToOverwriteWithoutForce) {
   test::TempDir tmp;
   test::write_text(tmp / "D/file.txt", "x");
-  auto r = run_mura("synth --out '" + (tmp / "D").string() + "' --patients 4");
+  auto r = run_mura("synth --output-dir '" + (tmp / "D").string() + "' --patients 4");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.out, "--force")) << r.out;
-  r = run_mura("synth --out '" + (tmp / "D").string() + "' --patients 4 --force");
+  EXPECT_TRUE(contains(r.out, "--overwrite")) << r.out;
+  r = run_mura("synth --output-dir '" + (tmp / "D").string() + "' --patients 4 --force");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_FALSE(fs::exists(tmp / "D/file.txt"));
 }

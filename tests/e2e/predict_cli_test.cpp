@@ -20,7 +20,7 @@ class PredictCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r = run_mura("synth --out '" + data() + "' --patients 16 --seed 3 --min-size 64 --max-size 96");
+    auto r = run_mura("synth --output-dir '" + data() + "' --patients 16 --seed 3 --min-size 64 --max-size 96");
     ASSERT_EQ(r.exit_code, 0) << r.out;
     r = run_mura("train --data-dir '" + data() + "' --model resnet18 --img-size 32 --batch-size 8 --epochs 1 " +
                  "--val-source valid --no-progress --output-dir '" + (dir_->path() / "run").string() + "'");
@@ -122,7 +122,7 @@ TEST_F(PredictCli, ExplainWritesPanelsOverlayAndRawCamAtTheOriginalSize) {
   const cv::Mat original = cv::imread(img.string(), cv::IMREAD_UNCHANGED);
   const fs::path out = dir_->path() / "cams";
   for (const char* method : {"gradcam", "gradcam++"}) {
-    const auto r = run_mura("explain '" + img.string() + "' --checkpoint '" + ckpt() + "' --out '" + out.string() +
+    const auto r = run_mura("explain '" + img.string() + "' --checkpoint '" + ckpt() + "' --output-dir '" + out.string() +
                             "' --method " + method);
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }

@@ -28,7 +28,7 @@ class TrainCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r = run_mura("synth --out '" + data() + "' --patients 40 --seed 9 --min-size 64 --max-size 96");
+    auto r = run_mura("synth --output-dir '" + data() + "' --patients 40 --seed 9 --min-size 64 --max-size 96");
     ASSERT_EQ(r.exit_code, 0) << r.out;
     r = run_mura("train --data_dir '" + data() + "' --model resnet18 --img_size 32 --batch_size 8 " +
                  "--epochs 2 --lr 1e-3 --output_dir '" + out() + "' --checkpoint_path '" + out() +
@@ -171,7 +171,7 @@ TEST(ConvertWeightsCli, TorchvisionPthBecomesACheckpointAndStartsTraining) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "holds resnet18 weights, not resnet34")) << r.out;
   EXPECT_FALSE(fs::exists(tmp / "x.ckpt"));
-  r = run_mura("synth --out '" + (tmp / "D").string() + "' --patients 12 --min-size 64 --max-size 80");
+  r = run_mura("synth --output-dir '" + (tmp / "D").string() + "' --patients 12 --min-size 64 --max-size 80");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   r = run_mura("train --data-dir '" + (tmp / "D").string() + "' --model resnet18 --pretrained '" +
                (tmp / "r18.pth").string() + "' --freeze --img-size 32 --batch-size 4 --epochs 1 --output-dir '" +

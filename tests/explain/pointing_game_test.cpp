@@ -17,6 +17,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "../test_util.h"
+#include "mura/app/training.h"
 #include "mura/data/image.h"
 #include "mura/data/synth.h"
 #include "mura/data/transforms.h"
@@ -68,11 +69,10 @@ TEST(PointingGame, GradCamOfATrainedModelPointsAtTheSyntheticLesions) {
   o.scheduler = "cosine";
   o.cache = "memory";
   o.val_source = "valid";
-  o.progress = false;
   o.seed = 2;
-  o.threads = torch::get_num_threads();  // every core, unless OMP_NUM_THREADS says fewer
+  o.runtime.threads = torch::get_num_threads();  // every core, unless OMP_NUM_THREADS says fewer
   train::stop_requested() = false;
-  const auto r = train::train(o);
+  const auto r = app::run_training(o);
   const auto ckpt = weights::load_checkpoint(r.last_checkpoint);
   ASSERT_FALSE(r.history.empty());
   const double auc = r.history.back().study_auc;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "../test_util.h"
+#include "mura/app/report.h"
 #include "mura/eval/aggregate.h"
 #include "mura/eval/calibration.h"
 #include "mura/report/html.h"
@@ -281,12 +282,12 @@ TEST(Report, PredictionsOfAnotherRunAreAnError) {
 
 TEST(Report, WriteReportErrorsNameTheFile) {
   test::TempDir dir;
-  ReportOptions o;
+  app::ReportOptions o;
   o.eval_dir = dir.path().string();
   set_gallery_size(o.gallery, 0);
   const auto error_of = [&] {
     try {
-      write_report(o);
+      app::write_report_for(o);
     } catch (const Error& e) {
       return std::string(e.what());
     }
@@ -309,7 +310,7 @@ TEST(Report, WriteReportErrorsNameTheFile) {
     csv += "\"" + r.path + "\"," + "\"" + r.body_part + "\",\"" + r.study + "\"," +
            std::to_string(r.label) + "," + exact(r.probability) + "\n";
   test::write_text(dir / "predictions_images.csv", csv);
-  const auto r = write_report(o);
+  const auto r = app::write_report_for(o);
   EXPECT_EQ(r.path, (dir / "report.html").string());
   const std::string html = read_file(r.path);
   EXPECT_EQ(html.size(), r.bytes);

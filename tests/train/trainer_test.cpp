@@ -13,7 +13,8 @@
 
 #include "../test_util.h"
 #include "mura/data/synth.h"
-#include "mura/eval/evaluate.h"
+#include "mura/app/evaluation.h"
+#include "mura/app/training.h"
 #include "mura/models/registry.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
@@ -44,10 +45,9 @@ TrainOptions tiny(const fs::path& data, const fs::path& out) {
   o.batch_size = 8;
   o.epochs = 2;
   o.lr = 1e-3;
-  o.workers = 2;
+  o.runtime.workers = 2;
   o.cache = "none";
   o.val_source = "valid";
-  o.progress = false;
   o.seed = 3;
   return o;
 }
@@ -80,15 +80,15 @@ TEST(Training, ASmallModelFromScratchLearnsTheSyntheticLesions) {
   o.cache = "memory";
   o.seed = 1;
   stop_requested() = false;
-  const auto r = train(o);
+  const auto r = app::run_training(o);
   ASSERT_FALSE(r.history.empty());
   EXPECT_LE(r.steps, 150);
-  eval::EvaluateOptions e;
+  app::EvaluateOptions e;
   e.data_dir = data.string();
   e.checkpoints = {r.best_checkpoint};
   e.output_dir = (tmp / "eval").string();
   e.bootstrap = 200;
-  const auto res = eval::evaluate(e);
+  const auto res = app::run_evaluation(e);
   std::printf("learning test: %lld steps, valid study AUROC %.4f, image AUROC %.4f\n",
               static_cast<long long>(r.steps), res.study_auroc, res.image_auroc);
   EXPECT_GE(res.study_auroc, 0.90) << res.report;
@@ -99,15 +99,15 @@ TEST(Training, TwoEpochsStraightEqualOneEpochResumeOneEpoch) {
   const fs::path data = synth(tmp.path(), 24, 5);
   stop_requested() = false;
   TrainOptions straight = tiny(data, tmp / "a");
-  train(straight);
+  app::run_training(straight);
 
   TrainOptions first = tiny(data, tmp / "b");
   first.epochs = 1;
-  train(first);
+  app::run_training(first);
   TrainOptions second = tiny(data, tmp / "b");
   second.load_checkpoint = (tmp / "b/last.ckpt").string();
   second.lr_given = false;
-  const auto r = train(second);
+  const auto r = app::run_training(second);
   ASSERT_EQ(r.history.size(), 1u);
   EXPECT_EQ(r.history[0].epoch, 2);
   expect_same_weights(tmp / "a/last.ckpt", tmp / "b/last.ckpt");
@@ -124,13 +124,13 @@ TEST(Training, AnInterruptedEpochResumesWhereItStopped) {
   test::TempDir tmp;
   const fs::path data = synth(tmp.path(), 24, 5);
   stop_requested() = false;
-  train(tiny(data, tmp / "a"));
+  app::run_training(tiny(data, tmp / "a"));
 
   TrainOptions o = tiny(data, tmp / "b");
   o.on_step = [](std::int64_t step) {
     if (step == 3) stop_requested() = true;
   };
-  const auto r = train(o);
+  const auto r = app::run_training(o);
   EXPECT_TRUE(r.interrupted);
   const auto c = weights::load_checkpoint(tmp / "b/last.ckpt");
   EXPECT_EQ(c.state.epoch, 0);
@@ -139,7 +139,7 @@ TEST(Training, AnInterruptedEpochResumesWhereItStopped) {
   TrainOptions resume = tiny(data, tmp / "b");
   resume.load_checkpoint = (tmp / "b/last.ckpt").string();
   resume.lr_given = false;
-  train(resume);
+  app::run_training(resume);
   expect_same_weights(tmp / "a/last.ckpt", tmp / "b/last.ckpt");
 }
 
@@ -184,13 +184,13 @@ TEST(Training, CheckpointsRecordThePrecisionAndMemoryFormat) {
     TrainOptions o = tiny(data, tmp / precision);
     o.epochs = 1;
     o.max_steps = 2;
-    o.precision = precision;
-    o.channels_last = std::string(precision) == "bf16";
-    const auto r = train(o);
+    o.runtime.precision = precision;
+    o.runtime.channels_last = std::string(precision) == "bf16";
+    const auto r = app::run_training(o);
     const auto c = weights::load_checkpoint(r.last_checkpoint);
     EXPECT_EQ(c.state.precision, precision);
-    EXPECT_EQ(c.state.channels_last, o.channels_last);
-    EXPECT_EQ(options_from_json(c.state.options_json).precision, precision);
+    EXPECT_EQ(c.state.channels_last, o.runtime.channels_last);
+    EXPECT_EQ(options_from_json(c.state.options_json).runtime.precision, precision);
     // BatchNorm statistics and weights stay fp32 under bf16 autocast
     for (const auto& t : weights::model_state_dict(*c.model))
       if (t.tensor.is_floating_point()) {
@@ -198,10 +198,10 @@ TEST(Training, CheckpointsRecordThePrecisionAndMemoryFormat) {
       }
   }
   TrainOptions o = tiny(data, tmp / "fp16");
-  o.precision = "fp16";
-  o.device = "cpu";
+  o.runtime.precision = "fp16";
+  o.runtime.device = "cpu";
   try {
-    train(o);
+    app::run_training(o);
     FAIL() << "fp16 on a CPU was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--precision fp16 needs a CUDA device"), std::string::npos) << e.what();
@@ -213,15 +213,15 @@ TEST(Training, BadOptionsAreErrors) {
   const fs::path data = synth(tmp.path(), 8, 2);
   TrainOptions o = tiny(data, tmp / "x");
   o.monitor = "f1";
-  EXPECT_THROW(train(o), Error);
+  EXPECT_THROW(app::run_training(o), Error);
   o = tiny(data, tmp / "x");
   o.model = "vgg16";
-  EXPECT_THROW(train(o), Error);
+  EXPECT_THROW(app::run_training(o), Error);
   o = tiny(data, tmp / "x");
   o.loss = "ce";
   o.load_checkpoint = "";
   o.pretrained = (tmp / "missing.pth").string();
-  EXPECT_THROW(train(o), Error);
+  EXPECT_THROW(app::run_training(o), Error);
 }
 
 }  // namespace

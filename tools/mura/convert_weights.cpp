@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli.h"
+#include "flags.h"
 #include "mura/models/registry.h"
 #include "mura/util/error.h"
 #include "mura/weights/checkpoint.h"
@@ -17,6 +18,7 @@ struct ConvertOptions {
   std::string input, output;
   int64_t num_outputs = 0;  // 0: keep the file's head
   int image_size = 224;
+  ConsoleOptions console;
 };
 
 int run_convert(const ConvertOptions& o) {
@@ -65,13 +67,13 @@ void add_convert_weights_command(CLI::App& app, Runner& run) {
   sub->add_option("--arch,--model", o->arch,
                   "architecture (resnet18..152, densenet121..201); default: guessed from the file");
   sub->add_option("--input,-i", o->input, "the .pth file")->required();
-  sub->add_option("--output,-o", o->output, "the checkpoint to write")->required();
+  add_out_file_flag(*sub, o->output, /*required=*/true);
+  add_console_flags(*sub, o->console);
   sub->add_option("--num-outputs,--num_outputs", o->num_outputs,
                   "head size of the checkpoint (1 for the MURA paper's sigmoid); default: the file's")
       ->check(CLI::Range(1, 100000));
-  sub->add_option("--img-size,--img_size,--image-size", o->image_size, "input size the model is meant for")
-      ->capture_default_str()
-      ->check(CLI::Range(16, 2048));
+  add_image_size_flag(*sub, o->image_size);
+  sub->get_option("--img-size")->capture_default_str();
   sub->callback([o, &run] { run = [o] { return run_convert(*o); }; });
 }
 

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli.h"
+#include "flags.h"
 #include "mura/weights/export.h"
 
 namespace mura::cli {
@@ -12,9 +13,10 @@ void add_export_command(CLI::App& app, Runner& run) {
   auto output = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand(
       "export", "write a TorchScript module (input [B,3,H,W] normalised, output probabilities)");
-  sub->add_option("--checkpoint,--checkpoint_path,--checkpoint-path", *checkpoint, "mura checkpoint")
-      ->required();
-  sub->add_option("--output,-o", *output, "TorchScript file to write (e.g. model.pt)")->required();
+  add_checkpoint_in_flag(*sub, *checkpoint)->required();
+  add_out_file_flag(*sub, *output, /*required=*/true);
+  auto console = std::make_shared<ConsoleOptions>();
+  add_console_flags(*sub, *console);
   sub->callback([=, &run] {
     run = [=] {
       const auto ckpt = weights::load_checkpoint(*checkpoint);

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "cli.h"
+#include "flags.h"
+#include "mura/util/error.h"
 #include "mura/weights/checkpoint.h"
 
 namespace mura::cli {
@@ -11,9 +13,13 @@ namespace mura::cli {
 void add_info_command(CLI::App& app, Runner& run) {
   auto checkpoint = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand("info", "print what a mura checkpoint holds");
-  sub->add_option("checkpoint,--checkpoint,--checkpoint_path", *checkpoint, "mura checkpoint")->required();
+  sub->add_option("checkpoint", *checkpoint, "the checkpoint (or give --checkpoint)");
+  add_checkpoint_in_flag(*sub, *checkpoint);
+  auto console = std::make_shared<ConsoleOptions>();
+  add_console_flags(*sub, *console);
   sub->callback([=, &run] {
     run = [=] {
+      MURA_CHECK(!checkpoint->empty(), "give the checkpoint: mura info FILE (or --checkpoint FILE)");
       const auto c = weights::load_checkpoint(*checkpoint);
       std::cout << "checkpoint:     " << *checkpoint << " (format_version " << c.format_version
                 << ", mura " << c.mura_version << ", " << c.created << ")\n"

@@ -1,7 +1,7 @@
 // mura: detect abnormalities in musculoskeletal radiographs (MURA).
 // main() parses the command line, runs one subcommand, and turns errors into exit codes:
 // 0 success, 1 a mura::Error (bad input, with a message naming it), 2 a bad command line,
-// 3 an unexpected internal error.
+// 3 a mura::InternalError or any other unexpected exception (a bug: "please report").
 #include <exception>
 #include <iostream>
 
@@ -18,16 +18,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("mura ") + MURA_VERSION);
   mura::cli::Runner run;
-  mura::cli::add_stats_command(app, run);
-  mura::cli::add_synth_command(app, run);
-  mura::cli::add_convert_weights_command(app, run);
-  mura::cli::add_export_command(app, run);
-  mura::cli::add_info_command(app, run);
-  mura::cli::add_train_command(app, run);
-  mura::cli::add_evaluate_command(app, run);
-  mura::cli::add_predict_command(app, run);
-  mura::cli::add_explain_command(app, run);
-  mura::cli::add_report_command(app, run);
+  mura::cli::add_all_commands(app, run);
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;
     bool found = false;
@@ -50,7 +41,12 @@ int main(int argc, char** argv) {
     std::cerr << "mura: error: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "mura: internal error: " << e.what() << "\n";
+    std::cerr << "mura: internal error: " << e.what()
+              << "\nmura: this is a bug in mura; please report it with the command line that caused it\n";
+    return 3;
+  } catch (...) {
+    std::cerr << "mura: internal error: unknown exception\n"
+              << "mura: this is a bug in mura; please report it with the command line that caused it\n";
     return 3;
   }
 }

@@ -4,6 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "flags.h"
+#include "mura/app/common.h"
+#include "mura/util/versions.h"
 #include "mura/data/stats.h"
 #include "mura/util/error.h"
 
@@ -17,10 +20,17 @@ struct StatsOptions {
   std::vector<std::string> tasks;
   bool skip_bad = false;
   bool json = false;
+  ConsoleOptions console;
 };
 
+const NameTable<std::string>& stats_split_names() {
+  static const NameTable<std::string> table("--split", {{"train", "train", {}}, {"valid", "valid", {"val", "validation"}}});
+  return table;
+}
+
 int run_stats(const StatsOptions& o) {
-  data::Dataset ds = load_dataset(o.data_dir, o.tasks, o.skip_bad);
+  ConsoleSink sink(o.console);
+  data::Dataset ds = app::open_dataset(o.data_dir, o.tasks, o.skip_bad, sink);
   auto rows = data::compute_stats(ds);
   if (!o.split.empty()) {
     const std::string want = data::split_name(data::parse_split(o.split));
@@ -34,7 +44,7 @@ int run_stats(const StatsOptions& o) {
   }
   if (o.json) {
     nlohmann::json j;
-    j["format_version"] = 1;
+    j["format_version"] = versions::kStatsJson;
     j["root"] = ds.root.string();
     j["root_name"] = ds.root_name;
     j["rows"] = nlohmann::json::array();
@@ -68,11 +78,12 @@ void add_stats_command(CLI::App& app, Runner& run) {
   CLI::App* sub = app.add_subcommand(
       "stats", "count images, studies and patients per split, body part and label");
   add_data_dir_flag(*sub, o->data_dir);
-  sub->add_option("--split", o->split, "only this split: train or valid")
-      ->check(CLI::IsMember({"train", "valid"}, CLI::ignore_case));
+  add_split_flag(*sub, o->split, stats_split_names());
+  sub->get_option("--split")->default_str("both");
   add_tasks_flag(*sub, o->tasks);
   add_skip_bad_flag(*sub, o->skip_bad);
-  sub->add_flag("--json", o->json, "print machine-readable JSON");
+  add_json_flag(*sub, o->json);
+  add_console_flags(*sub, o->console);
   sub->callback([o, &run] { run = [o] { return run_stats(*o); }; });
 }
 

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli.h"
+#include "flags.h"
 #include "mura/data/synth.h"
 
 namespace mura::cli {
@@ -11,14 +12,13 @@ void add_synth_command(CLI::App& app, Runner& run) {
   auto o = std::make_shared<data::SynthOptions>();
   auto out = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand(
-      "synth", "write a synthetic data set in the MURA-v1.1 layout (with lesion boxes)");
-  sub->add_option("--out,--output-dir,--output_dir", *out,
-                  "data set root to create (its name becomes the CSVs' root name)")
-      ->required();
+      "synth", "write a synthetic data set in the MURA-v1.1 layout (with lesion boxes) into --output-dir (its name becomes the CSVs' root name)");
+  add_output_dir_flag(*sub, *out, /*required=*/true);
   sub->add_option("--patients", o->patients, "number of patients over both splits")
       ->capture_default_str()
       ->check(CLI::Range(2, 1000000));
-  sub->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  add_seed_flag(*sub, o->seed);
+  sub->get_option("--seed")->capture_default_str();
   sub->add_option("--valid-fraction,--valid_fraction", o->valid_fraction,
                   "share of patients in the official valid split")
       ->capture_default_str()
@@ -32,7 +32,9 @@ void add_synth_command(CLI::App& app, Runner& run) {
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--min-size", o->min_side, "smallest image side in pixels")->capture_default_str();
   sub->add_option("--max-size", o->max_side, "largest image side in pixels")->capture_default_str();
-  sub->add_flag("--force", o->overwrite, "replace the output folder if it exists");
+  add_overwrite_flag(*sub, o->overwrite);
+  auto console = std::make_shared<ConsoleOptions>();
+  add_console_flags(*sub, *console);
   sub->callback([o, out, &run] {
     run = [o, out] {
       o->out = *out;

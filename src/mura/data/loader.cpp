@@ -11,6 +11,7 @@
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
 #include "mura/util/rng.h"
+#include "mura/util/versions.h"
 
 namespace mura::data {
 namespace fs = std::filesystem;
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kCacheMagic[8] = {'M', 'U', 'R', 'A', 'C', 'A', 'C', 'H'};
-constexpr std::uint32_t kCacheFormatVersion = 1;
+constexpr std::uint32_t kCacheFormatVersion = versions::kImageCache;
 
 std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
@@ -45,12 +46,13 @@ std::vector<Sample> make_samples(const Dataset& ds, const std::vector<std::size_
   return out;
 }
 
-CacheMode parse_cache_mode(const std::string& name) {
-  if (name == "none") return CacheMode::None;
-  if (name == "memory") return CacheMode::Memory;
-  if (name == "disk") return CacheMode::Disk;
-  throw Error("unknown cache mode '" + name + "' (expected none, memory or disk)");
+const NameTable<CacheMode>& cache_mode_names() {
+  static const NameTable<CacheMode> table(
+      "--cache", {{CacheMode::None, "none", {"off"}}, {CacheMode::Memory, "memory", {"ram"}}, {CacheMode::Disk, "disk", {}}});
+  return table;
 }
+
+CacheMode parse_cache_mode(const std::string& name) { return cache_mode_names().parse(name); }
 
 Loader::Loader(std::vector<Sample> samples, LoaderOptions options)
     : samples_(std::move(samples)), options_(std::move(options)) {

@@ -30,6 +30,7 @@
 #include "mura/data/dataset.h"
 #include "mura/data/image.h"
 #include "mura/data/transforms.h"
+#include "mura/util/names.h"
 
 namespace mura::data {
 
@@ -47,6 +48,8 @@ std::vector<Sample> make_samples(const Dataset& ds, const std::vector<std::size_
 
 enum class CacheMode { None, Memory, Disk };
 /// "none" | "memory" | "disk"; throws mura::Error otherwise.
+/// The names --cache accepts.
+const NameTable<CacheMode>& cache_mode_names();
 CacheMode parse_cache_mode(const std::string& name);
 
 struct LoaderOptions {

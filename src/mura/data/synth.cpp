@@ -137,7 +137,7 @@ SynthSummary write_synthetic_dataset(const SynthOptions& o) {
   if (out.filename().empty()) out = out.parent_path();
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !o.overwrite)
-    throw Error("synth: '" + o.out.string() + "' exists and is not empty (use --force to replace it)");
+    throw Error("synth: '" + o.out.string() + "' exists and is not empty (use --overwrite to replace it)");
   const std::string root_name = out.filename().string();
   const fs::path tmp = out.parent_path() / ("." + root_name + ".synth-tmp");
   fs::remove_all(tmp, ec);

@@ -4,18 +4,20 @@
 
 #include <algorithm>
 
-#include "mura/eval/inference.h"
+#include "mura/models/inference.h"
 #include "mura/util/error.h"
 
 namespace mura::explain {
 
-CamMethod parse_cam_method(const std::string& name) {
-  if (name == "gradcam" || name == "grad-cam") return CamMethod::GradCam;
-  if (name == "gradcam++" || name == "grad-cam++" || name == "gradcampp") return CamMethod::GradCamPlusPlus;
-  throw Error("unknown CAM method '" + name + "' (expected gradcam or gradcam++)");
+const NameTable<CamMethod>& cam_method_names() {
+  static const NameTable<CamMethod> table(
+      "--method", {{CamMethod::GradCam, "gradcam", {"grad-cam"}}, {CamMethod::GradCamPlusPlus, "gradcam++", {"grad-cam++", "gradcampp"}}});
+  return table;
 }
 
-const char* cam_method_name(CamMethod m) { return m == CamMethod::GradCam ? "gradcam" : "gradcam++"; }
+CamMethod parse_cam_method(const std::string& name) { return cam_method_names().parse(name); }
+
+const char* cam_method_name(CamMethod m) { return cam_method_names().name(m).c_str(); }
 
 CamBatch compute_cam(models::ClassifierImpl& model, const torch::Tensor& images, CamMethod method) {
   const bool was_training = model.is_training();
@@ -46,7 +48,7 @@ CamBatch compute_cam(models::ClassifierImpl& model, const torch::Tensor& images,
     const auto range = hi - lo;
     cam = torch::where(range > 0, (cam - lo) / range.clamp_min(1e-12), torch::zeros_like(cam));
     out.cams = cam.detach().to(torch::kCPU).contiguous();
-    out.probabilities = eval::probabilities_from_logits(logits.detach()).to(torch::kCPU, torch::kFloat64);
+    out.probabilities = models::probabilities_from_logits(logits.detach()).to(torch::kCPU, torch::kFloat64);
   }
   const auto grid = model.feature_grid();
   out.geometry = {grid.stride, grid.offset, images.size(3), images.size(2)};

@@ -21,10 +21,13 @@
 #include <torch/types.h>
 
 #include "mura/models/classifier.h"
+#include "mura/util/names.h"
 
 namespace mura::explain {
 
 enum class CamMethod { GradCam, GradCamPlusPlus };
+/// The names --method accepts.
+const NameTable<CamMethod>& cam_method_names();
 CamMethod parse_cam_method(const std::string& name);  ///< "gradcam" | "gradcam++"
 const char* cam_method_name(CamMethod m);
 

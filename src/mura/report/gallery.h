@@ -9,7 +9,7 @@
 
 #include "mura/explain/gradcam.h"
 #include "mura/report/inputs.h"
-#include "mura/weights/checkpoint.h"
+#include <opencv2/core/mat.hpp>
 
 namespace mura::report {
 
@@ -21,8 +21,7 @@ struct GalleryOptions {
   int jpeg_quality = 80;            ///< 1..100
   explain::CamMethod method = explain::CamMethod::GradCam;
   double alpha = 0.4;  ///< heatmap weight in the overlay
-  std::string device = "auto";
-  int batch_size = 8;
+  int batch_size = 8;  ///< Grad-CAM batch
 };
 
 /// `--gallery N`: up to N false positives, N false negatives and (N + 1) / 2 true
@@ -50,16 +49,6 @@ struct GalleryCase {
 /// (ties: by path, so the choice is deterministic). At most the counts in `options`.
 std::vector<GalleryCase> select_cases(const std::vector<ImageRow>& rows, double threshold,
                                       const GalleryOptions& options);
-
-/// Fills in each case's overlay with the loaded checkpoints (an ensemble: the mean CAM):
-/// finds the image below `data_dir` (see resolve_image), runs Grad-CAM on the abnormal
-/// logit (on the device the models are on), blends the heatmap on the image at its original
-/// aspect and scales it to `thumb_size`. An image that is missing or unreadable gets
-/// `problem` set and never stops the report. Throws mura::Error when there are cases but no
-/// checkpoints, or the ensemble's members differ in input size or normalisation.
-void render_cases(std::vector<GalleryCase>& cases,
-                  const std::vector<weights::Checkpoint>& checkpoints,
-                  const std::filesystem::path& data_dir, const GalleryOptions& options);
 
 /// The overlay scaled so its longest side is `size` px, as JPEG bytes.
 std::string encode_thumbnail(const cv::Mat& bgr, int size, int jpeg_quality, int& width,

@@ -7,11 +7,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+#include "mura/util/versions.h"
 
 namespace mura::report {
 
 /// The metrics.json format_version this report understands.
-constexpr int kMetricsFormatVersion = 1;
+constexpr int kMetricsFormatVersion = versions::kMetrics;  ///< util/versions.h
 
 /// metrics.json, after checking that it is one: a JSON object with format_version 1 and the
 /// keys the report shows (study, image, per_body_part, threshold). Throws mura::Error for a

@@ -1,6 +1,7 @@
 #pragma once
-/// `mura report` (and `mura evaluate --report`): one self-contained HTML page about an
-/// evaluation run, for people to read and e-mail.
+/// The report: one self-contained HTML page about an evaluation run, for people to read and
+/// e-mail, rendered from content already loaded (app/report.h reads the files, loads the
+/// checkpoints and runs Grad-CAM for the gallery).
 ///
 /// The page holds the run's identity, the study-level headline numbers with their 95%
 /// bootstrap intervals, ROC and precision-recall curves (study and image level) with the
@@ -30,31 +31,6 @@
 #include "mura/report/inputs.h"
 
 namespace mura::report {
-
-struct ReportOptions {
-  std::string eval_dir;  ///< holds metrics.json and predictions_images.csv (required)
-  std::vector<std::string> checkpoints;  ///< default: those metrics.json names
-  std::string data_dir;      ///< to find the gallery's images; default: metrics.json's data_dir
-  std::string out;           ///< default: <eval_dir>/report.html
-  std::string training_log;  ///< default: metrics.csv beside the first checkpoint, if there
-  GalleryOptions gallery;    ///< all counts 0: no gallery, no checkpoint needed
-  std::string title = "mura evaluation report";
-};
-
-struct ReportResult {
-  std::string path;  ///< the HTML file written
-  std::size_t bytes = 0;
-  std::size_t gallery_pictures = 0;  ///< cases with a picture
-  std::size_t gallery_missing = 0;   ///< cases shown as a placeholder (image missing/unreadable)
-  bool training_curves = false;
-  std::vector<std::string> notes;  ///< what the page warns about
-};
-
-/// Reads the evaluation's files, renders the gallery, writes the page atomically.
-/// Throws mura::Error for a missing or foreign metrics.json / predictions_images.csv, files
-/// of different runs (counts that disagree), a bad training log given explicitly, or a
-/// checkpoint that cannot be loaded while a gallery is asked for.
-ReportResult write_report(const ReportOptions& options);
 
 /// Everything the page shows, already loaded (render_html is pure: tests build pages from
 /// hand-made content).

@@ -6,21 +6,16 @@
 
 namespace mura::train {
 
-LossKind parse_loss(const std::string& name) {
-  if (name == "weighted-bce" || name == "weighted_bce") return LossKind::WeightedBce;
-  if (name == "bce") return LossKind::Bce;
-  if (name == "ce") return LossKind::Ce;
-  throw Error("unknown loss '" + name + "' (expected weighted-bce, bce or ce)");
+const NameTable<LossKind>& loss_names() {
+  static const NameTable<LossKind> table("--loss", {{LossKind::WeightedBce, "weighted-bce", {"wbce"}},
+                                                    {LossKind::Bce, "bce", {}},
+                                                    {LossKind::Ce, "ce", {"cross-entropy"}}});
+  return table;
 }
 
-const char* loss_name(LossKind k) {
-  switch (k) {
-    case LossKind::WeightedBce: return "weighted-bce";
-    case LossKind::Bce: return "bce";
-    case LossKind::Ce: return "ce";
-  }
-  return "?";
-}
+LossKind parse_loss(const std::string& name) { return loss_names().parse(name); }
+
+const char* loss_name(LossKind k) { return loss_names().name(k).c_str(); }
 
 int64_t loss_outputs(LossKind k) { return k == LossKind::Ce ? 2 : 1; }
 

@@ -12,11 +12,14 @@
 #include <vector>
 
 #include <torch/types.h>
+#include "mura/util/names.h"
 
 namespace mura::train {
 
 enum class LossKind { WeightedBce, Bce, Ce };
 /// "weighted-bce" | "bce" | "ce"; throws mura::Error otherwise.
+/// The names --loss accepts ("weighted_bce" = "weighted-bce").
+const NameTable<LossKind>& loss_names();
 LossKind parse_loss(const std::string& name);
 const char* loss_name(LossKind k);
 /// Logits a loss needs: 1 for the BCE variants, 2 for CE.

@@ -9,21 +9,16 @@
 
 namespace mura::train {
 
-SchedulerKind parse_scheduler(const std::string& name) {
-  if (name == "plateau") return SchedulerKind::Plateau;
-  if (name == "cosine") return SchedulerKind::Cosine;
-  if (name == "none") return SchedulerKind::None;
-  throw Error("unknown scheduler '" + name + "' (expected plateau, cosine or none)");
+const NameTable<SchedulerKind>& scheduler_names() {
+  static const NameTable<SchedulerKind> table("--scheduler", {{SchedulerKind::Plateau, "plateau", {"reduce-on-plateau"}},
+                                                              {SchedulerKind::Cosine, "cosine", {}},
+                                                              {SchedulerKind::None, "none", {"constant"}}});
+  return table;
 }
 
-const char* scheduler_name(SchedulerKind k) {
-  switch (k) {
-    case SchedulerKind::Plateau: return "plateau";
-    case SchedulerKind::Cosine: return "cosine";
-    case SchedulerKind::None: return "none";
-  }
-  return "?";
-}
+SchedulerKind parse_scheduler(const std::string& name) { return scheduler_names().parse(name); }
+
+const char* scheduler_name(SchedulerKind k) { return scheduler_names().name(k).c_str(); }
 
 Scheduler::Scheduler(SchedulerOptions options, double base_lr)
     : o_(options), base_lr_(base_lr), lr_(base_lr), best_(0.0) {}

@@ -3,6 +3,7 @@
 /// so it is written here with PyTorch's exact semantics (mode, factor, patience, relative
 /// threshold 1e-4, cooldown, min_lr, eps 1e-8).
 #include <string>
+#include "mura/util/names.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -11,6 +12,8 @@ class Optimizer;
 namespace mura::train {
 
 enum class SchedulerKind { Plateau, Cosine, None };
+/// The names --scheduler accepts.
+const NameTable<SchedulerKind>& scheduler_names();
 SchedulerKind parse_scheduler(const std::string& name);  ///< "plateau" | "cosine" | "none"
 const char* scheduler_name(SchedulerKind k);
 

@@ -1,18 +1,37 @@
 #pragma once
-/// The training loop: the seeds' pipeline and the MURA paper's recipe.
+/// Training, in steps: the seeds' pipeline and the MURA paper's recipe.
 ///
-/// One call trains a model on a MURA-layout data set and leaves in `output_dir`:
+/// The steps -- check_options, build_model, make_loaders, make_session, train_epoch,
+/// validate, save_training_checkpoint -- are composed by app::run_training (app/training.h),
+/// which leaves in `output_dir`:
 ///   best.ckpt (or `checkpoint`)  the best epoch by the monitored metric
 ///   last.ckpt                    the latest state, resumable (also written on Ctrl-C)
-///   metrics.csv, metrics.jsonl   one row per epoch
+///   metrics.csv, metrics.jsonl   one row per epoch (train/metrics_log.h)
 /// Resuming (`load_checkpoint`) restores model, optimizer, scheduler, epoch (and position
 /// within an interrupted epoch), best metric and RNG; on CPU with the same thread count,
-/// 2 epochs straight and 1 + resume + 1 give the same weights.
+/// 2 epochs straight and 1 + resume + 1 give the same weights. Nothing here prints: the
+/// steps report to the Sink they are given.
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "mura/data/dataset.h"
+#include "mura/data/loader.h"
+#include "mura/models/classifier.h"
+#include "mura/train/grad_scaler.h"
+#include "mura/train/loss.h"
+#include "mura/train/schedule.h"
+#include "mura/util/names.h"
+#include "mura/util/runtime.h"
+#include "mura/util/sink.h"
+#include "mura/weights/checkpoint.h"
+
+namespace torch::optim {
+class Optimizer;
+}
 
 namespace mura::train {
 
@@ -24,7 +43,6 @@ struct TrainOptions {
   double val_split = 0.15;              ///< patient-level share of the official train split
   std::string val_source = "split";     ///< "split" (patients of train) | "valid" (official)
   int image_size = 224;
-  int workers = -1;                     ///< loader threads; < 0 = chosen (util/threads.h)
   std::string cache = "memory";         ///< none | memory | disk (decoded, resized images)
   bool hflip = true;
   double rotate = 10.0;
@@ -56,21 +74,27 @@ struct TrainOptions {
   std::string output_dir = "outputs";
   std::string checkpoint;               ///< best-model path; default output_dir/best.ckpt
   bool overwrite = false;               ///< replace an earlier run's files in output_dir
-  std::string device = "auto";          ///< auto | cpu | cuda
-  std::string precision = "auto";       ///< auto | fp32 | bf16 | fp16 (util/precision.h)
-  bool channels_last = true;            ///< channels-last model and batches
-  bool deterministic = false;           ///< CUDA: deterministic algorithms, no cudnn benchmark
   std::uint64_t seed = 42;
-  int threads = 0;                      ///< torch intra-op threads; 0 = chosen (util/threads.h)
-  bool progress = true;                 ///< progress bar on stderr
+  RuntimeOptions runtime;               ///< device, precision, threads, workers, ...
   /// Called after every optimizer step with the global step (not serialised; for tests
   /// and front ends).
   std::function<void(std::int64_t)> on_step;
 };
 
-/// JSON text of the options (stored in checkpoints) and back.
+/// The names --optimizer, --monitor and --val-source accept.
+const NameTable<std::string>& optimizer_names();
+const NameTable<std::string>& monitor_names();  ///< auc (val_auc, auroc), accuracy, loss
+const NameTable<std::string>& val_source_names();
+
+/// Throws mura::Error naming the flag for an option no training can use.
+void check_options(const TrainOptions& options);
+
+/// JSON text of the options (stored in checkpoints; the runtime's fields as flat keys
+/// "device", "precision", ... as before the runtime existed) and back.
 std::string options_to_json(const TrainOptions& o);
 TrainOptions options_from_json(const std::string& json);
+/// What evaluate needs to rebuild the held-out patients of a run with these options.
+weights::HeldOutSplit held_out_split(const TrainOptions& o);
 
 struct EpochRecord {
   int epoch = 0;
@@ -82,19 +106,78 @@ struct EpochRecord {
   bool best = false;
 };
 
-struct TrainResult {
-  std::vector<EpochRecord> history;  ///< this run's epochs
-  double best_metric = 0;
-  std::string best_checkpoint, last_checkpoint;
-  bool interrupted = false;          ///< stopped by a request (Ctrl-C); last.ckpt is resumable
-  std::int64_t steps = 0;
+/// The model to train: fresh (seeded, optionally from `pretrained`) or a resumed checkpoint.
+struct ModelSetup {
+  std::shared_ptr<models::ClassifierImpl> model;
+  weights::ModelSpec spec;
+  weights::Checkpoint resume;  ///< what a resumed run restores (empty model when fresh)
+  bool resuming = false;
 };
+/// Builds the model and moves it to the runtime's device and memory format. A resumed run
+/// takes the checkpoint's architecture and input size (options.model / image_size are
+/// updated). Throws mura::Error for a checkpoint that has done its epochs already.
+ModelSetup build_model(TrainOptions& options, const Runtime& runtime, Sink& sink);
+
+/// The training and validation samples and their loaders.
+struct Loaders {
+  std::vector<data::Sample> train_samples, val_samples;
+  std::unique_ptr<data::Loader> train, val;
+};
+/// Indexes the data set, splits it (patients of train, or the official valid split) and
+/// makes the loaders with the model's normalisation.
+Loaders make_loaders(const TrainOptions& options, const weights::ModelSpec& spec, const Runtime& runtime,
+                     Sink& sink);
+
+/// Everything that changes while training: optimizer, scheduler, loss scaler, counters.
+struct Session {
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<GradScaler> scaler;
+  std::unique_ptr<Loss> loss;
+  int start_epoch = 0;
+  std::int64_t step = 0;
+  std::int64_t skip_batches = 0;  ///< batches of start_epoch already done (resume mid-epoch)
+  double best = 0;
+  bool has_best = false;
+  int epochs_without_improvement = 0;
+};
+/// Optimizer, scheduler, scaler and loss for `setup` (restored from its checkpoint when
+/// resuming, including torch's RNG state).
+Session make_session(const TrainOptions& options, const ModelSetup& setup, const Loaders& loaders,
+                     const Runtime& runtime);
 
 /// Set from a SIGINT handler: training finishes the current step, writes a resumable
-/// checkpoint and returns with interrupted = true. The caller resets it before train().
+/// checkpoint and returns with interrupted = true. The caller resets it before training.
 std::atomic<bool>& stop_requested();
 
-/// Trains; throws mura::Error on bad options or data.
-TrainResult train(const TrainOptions& options);
+struct EpochOutcome {
+  double loss_sum = 0;     ///< sum over images of the batch loss
+  std::size_t seen = 0;    ///< images trained on in this call
+  double seconds = 0;      ///< of training (the validation not included)
+  bool interrupted = false;  ///< stop_requested() was seen after `batches_done` batches
+  std::int64_t batches_done = 0;
+  bool hit_max_steps = false;
+};
+/// One pass over the training loader (from session.skip_batches on), reporting progress.
+EpochOutcome train_epoch(const TrainOptions& options, ModelSetup& setup, Loaders& loaders, Session& session,
+                         const Runtime& runtime, int epoch, Sink& sink);
+
+/// The current model on the validation loader: mean loss and P(abnormal) per validation
+/// sample (indexed like loaders.val_samples); the metrics are eval/'s to compute.
+struct Validation {
+  double loss = 0;
+  std::vector<double> probabilities;
+};
+Validation validate(ModelSetup& setup, Loaders& loaders, Session& session, const Runtime& runtime);
+
+/// Writes a resumable checkpoint: epochs done, position in the epoch, best so far, options,
+/// scheduler, scaler, RNG, and the held-out split.
+void save_training_checkpoint(const std::string& path, const TrainOptions& options, const ModelSetup& setup,
+                              const Session& session, const Runtime& runtime, int epochs_done,
+                              std::int64_t batches_done);
+
+/// The monitored value of a record, and whether it improves on the best so far.
+double monitored(const std::string& monitor, const EpochRecord& r);
+bool improves(const std::string& monitor, double value, double best, bool has_best);
 
 }  // namespace mura::train

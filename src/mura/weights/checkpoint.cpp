@@ -76,7 +76,12 @@ void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::Classi
                    {"scheduler", json::parse(state.scheduler_json)},
                    {"precision", state.precision},
                    {"channels_last", state.channels_last},
-                   {"grad_scaler", json::parse(state.grad_scaler_json)}};
+                   {"grad_scaler", json::parse(state.grad_scaler_json)},
+                   {"split", {{"val_source", state.split.val_source},
+                              {"val_fraction", state.split.val_fraction},
+                              {"seed", state.split.seed},
+                              {"tasks", state.split.tasks},
+                              {"strata", state.split.strata}}}};
 
   torch::serialize::OutputArchive archive;
   archive.write("mura_format_version", c10::IValue(kCheckpointFormatVersion));
@@ -145,6 +150,15 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
     ck.state.precision = st.at("precision").get<std::string>();
     ck.state.channels_last = st.value("channels_last", false);
     if (st.contains("grad_scaler")) ck.state.grad_scaler_json = st.at("grad_scaler").dump();
+    if (st.contains("split")) {
+      const json& sp = st.at("split");
+      ck.state.split.recorded = true;
+      ck.state.split.val_source = sp.at("val_source").get<std::string>();
+      ck.state.split.val_fraction = sp.at("val_fraction").get<double>();
+      ck.state.split.seed = sp.at("seed").get<std::uint64_t>();
+      ck.state.split.tasks = sp.at("tasks").get<std::vector<std::string>>();
+      ck.state.split.strata = sp.value("strata", ck.state.split.strata);
+    }
   } catch (const json::exception& e) {
     throw Error(name + ": damaged checkpoint metadata (" + e.what() + ")");
   } catch (const Error& e) {

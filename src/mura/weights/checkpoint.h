@@ -16,10 +16,12 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
 #include "mura/models/classifier.h"
+#include "mura/util/versions.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -27,7 +29,7 @@ class Optimizer;
 
 namespace mura::weights {
 
-constexpr int64_t kCheckpointFormatVersion = 1;
+constexpr int64_t kCheckpointFormatVersion = versions::kCheckpoint;  ///< util/versions.h
 
 /// What a model needs at inference time.
 struct ModelSpec {
@@ -40,6 +42,17 @@ struct ModelSpec {
 };
 
 /// Where training stands (all optional for a converted, untrained model).
+/// What rebuilds a training run's held-out patients (`evaluate --split heldout`) without
+/// reading its training options: data/split.h's split of the official train split.
+struct HeldOutSplit {
+  bool recorded = false;           ///< false: an older checkpoint; fall back to the options
+  std::string val_source = "split";  ///< "split" (patients of train) | "valid" (official)
+  double val_fraction = 0.15;      ///< share of patients per stratum
+  std::uint64_t seed = 42;
+  std::vector<std::string> tasks;  ///< body-part filter applied first; empty = all
+  std::string strata = "body part of the first study";  ///< data/split.h's rule
+};
+
 struct TrainingState {
   int64_t epoch = 0;        ///< epochs completed
   int64_t global_step = 0;
@@ -51,6 +64,7 @@ struct TrainingState {
   std::string precision = "fp32";     ///< what training ran in: fp32 | bf16 | fp16
   bool channels_last = false;         ///< the memory format training used
   std::string grad_scaler_json = "{}";  ///< fp16 loss scaler state ("{}" otherwise)
+  HeldOutSplit split;                   ///< how validation patients were chosen
 };
 
 struct Checkpoint {

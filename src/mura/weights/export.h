@@ -14,10 +14,11 @@
 #include <filesystem>
 
 #include "mura/weights/checkpoint.h"
+#include "mura/util/versions.h"
 
 namespace mura::weights {
 
-constexpr int64_t kExportFormatVersion = 1;
+constexpr int64_t kExportFormatVersion = versions::kExport;  ///< util/versions.h
 
 /// Writes the TorchScript file atomically. The checkpoint's model is left unchanged.
 void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out);

@@ -9,7 +9,7 @@
 #include "mura/models/classifier.h"
 #include "mura/util/precision.h"
 
-namespace mura::eval {
+namespace mura::models {
 
 struct InferenceOptions {
   torch::Device device = torch::kCPU;
@@ -19,7 +19,7 @@ struct InferenceOptions {
 
 /// Mean P(abnormal) over the models (and flips) for one normalised batch on the device:
 /// [B] float64 on the CPU. Runs under InferenceMode; the models must be in eval mode.
-torch::Tensor ensemble_probabilities(const std::vector<std::shared_ptr<models::ClassifierImpl>>& models,
+torch::Tensor ensemble_probabilities(const std::vector<std::shared_ptr<ClassifierImpl>>& models,
                                      const torch::Tensor& images, const InferenceOptions& options);
 
 /// P(abnormal) from a model's logits: sigmoid of 1 logit, softmax class 1 of 2.
@@ -29,7 +29,7 @@ torch::Tensor probabilities_from_logits(const torch::Tensor& logits);
 /// the mean probability over models (and flips) for each sample, indexed like
 /// loader.samples(). The models' train/eval mode is restored afterwards.
 std::vector<double> predict_probabilities(
-    const std::vector<std::shared_ptr<models::ClassifierImpl>>& models, data::Loader& loader,
+    const std::vector<std::shared_ptr<ClassifierImpl>>& models, data::Loader& loader,
     const InferenceOptions& options = {});
 
-}  // namespace mura::eval
+}  // namespace mura::models

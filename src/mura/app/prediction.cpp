@@ -1,4 +1,4 @@
-#include "mura/explain/predict.h"
+#include "mura/app/prediction.h"
 
 #include <torch/torch.h>
 
@@ -8,38 +8,18 @@
 
 #include "mura/data/image.h"
 #include "mura/data/loader.h"
-#include "mura/eval/inference.h"
+#include "mura/app/common.h"
+#include "mura/models/inference.h"
 #include "mura/explain/render.h"
-#include "mura/models/optimize.h"
-#include "mura/util/device.h"
 #include "mura/util/precision.h"
-#include "mura/util/threads.h"
 #include "mura/util/torch_compat.h"
 #include "mura/util/error.h"
 #include "mura/util/strings.h"
-#include "mura/weights/checkpoint.h"
 
-namespace mura::explain {
+namespace mura::app {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool is_image_name(const fs::path& p) {
-  const std::string ext = to_lower(p.extension().string());
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
-PredictInput describe(const fs::path& file) {
-  PredictInput in;
-  in.file = file;
-  in.study = file.parent_path().string();
-  for (const auto& part : file)
-    if (starts_with(to_upper(part.string()), "XR_")) {
-      in.body_part = to_upper(part.string());
-      break;
-    }
-  return in;
-}
 
 /// A file name for the pictures of `file` that stays unique within one run.
 std::string stem_for(const fs::path& file, std::map<std::string, int>& used) {
@@ -49,60 +29,18 @@ std::string stem_for(const fs::path& file, std::map<std::string, int>& used) {
   return n == 0 ? stem : stem + "-" + std::to_string(n);
 }
 
-}  // namespace
-
-std::vector<PredictInput> collect_inputs(const std::vector<std::string>& paths,
-                                         std::vector<std::string>& problems) {
-  std::vector<PredictInput> out;
-  for (const auto& p : paths) {
-    std::error_code ec;
-    const fs::path path(p);
-    if (fs::is_directory(path, ec)) {
-      std::vector<fs::path> files;
-      for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
-           it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) break;
-        const std::string name = it->path().filename().string();
-        if (!name.empty() && name[0] == '.') {
-          if (it->is_directory()) it.disable_recursion_pending();
-          continue;
-        }
-        if (it->is_regular_file() && is_image_name(it->path())) files.push_back(it->path());
-      }
-      std::sort(files.begin(), files.end());
-      if (files.empty()) problems.push_back(p + ": no PNG or JPEG images in this folder");
-      for (const auto& f : files) out.push_back(describe(f));
-    } else if (fs::exists(path, ec)) {
-      out.push_back(describe(path));
-    } else {
-      problems.push_back(p + ": no such file or folder");
-    }
-  }
-  return out;
-}
-
-PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOptions& o) {
-  if (o.checkpoints.empty()) throw Error("--checkpoint: give at least one checkpoint");
-  const torch::Device device = resolve_device(o.device);
-  const PrecisionChoice precision = resolve_precision(o.precision, device);
-  const ThreadPlan threads = plan_threads(o.threads, o.workers, device.is_cuda());
-  apply_thread_plan(threads, o.threads > 0);
-  compat::configure_cuda(device, /*deterministic=*/false);
-  std::vector<weights::Checkpoint> ckpts;
-  std::vector<std::shared_ptr<models::ClassifierImpl>> models;
-  for (const auto& c : o.checkpoints) {
-    ckpts.push_back(weights::load_checkpoint(c, device));
-    models.push_back(ckpts.back().model);
-    models::prepare_for_inference(*models.back(), {o.fold_batchnorm, o.channels_last});
-    if (ckpts.back().spec.image_size != ckpts[0].spec.image_size || ckpts.back().spec.mean != ckpts[0].spec.mean ||
-        ckpts.back().spec.std != ckpts[0].spec.std)
-      throw Error("--checkpoint: the ensemble's members need the same input size and normalisation (" + c +
-                  " differs from " + o.checkpoints[0] + ")");
-  }
+PredictResult predict_composed(const std::vector<data::InputImage>& inputs, const PredictOptions& o, Sink& sink) {
+  const Runtime rt = resolve_runtime(o.runtime);
+  const torch::Device device = rt.device;
+  const PrecisionChoice& precision = rt.precision;
+  const auto ckpts = load_for_inference(o.checkpoints, rt);
+  check_same_geometry(ckpts, o.checkpoints);
+  const auto models = models_of(ckpts);
+  sink.info("predicting on " + rt.describe());
   PredictResult result;
   result.threshold = o.threshold >= 0 ? o.threshold : ckpts[0].spec.threshold;
   result.precision = precision_name(precision.precision);
-  eval::InferenceOptions io;
+  models::InferenceOptions io;
   io.device = device;
   io.tta_flip = o.tta_flip;
   io.precision = precision.precision;
@@ -111,8 +49,8 @@ PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOpti
   for (const auto& in : inputs) samples.push_back({in.file, 0, in.study, "", in.body_part});
   data::LoaderOptions lo;
   lo.batch_size = o.batch_size;
-  lo.workers = threads.loader_workers;
-  lo.channels_last = o.channels_last;
+  lo.workers = rt.threads.loader_workers;
+  lo.channels_last = rt.channels_last;
   lo.pin_memory = device.is_cuda();
   lo.skip_unreadable = true;
   lo.transform = data::TransformOptions::evaluation(ckpts[0].spec.image_size);
@@ -139,12 +77,12 @@ PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOpti
     while (auto batch = loader.next()) {
       const auto x = batch->images.to(device, /*non_blocking=*/true);
       torch::Tensor probs;
-      CamBatch cams;
+      explain::CamBatch cams;
       if (o.gradcam_dir.empty()) {
-        probs = eval::ensemble_probabilities(models, x, io);
+        probs = models::ensemble_probabilities(models, x, io);
       } else {
         compat::AutocastGuard autocast(device, autocast_dtype(precision.precision), uses_autocast(precision.precision));
-        cams = compute_cam(models, x, o.method);
+        cams = explain::compute_cam(models, x, o.method);
         probs = cams.probabilities;
       }
       for (std::size_t j = 0; j < batch->size(); ++j) {
@@ -163,13 +101,13 @@ PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOpti
         if (!o.gradcam_dir.empty()) {
           const cv::Mat gray = data::load_gray(inputs[i].file);
           const cv::Mat cam =
-              cam_to_image(cams.cams[static_cast<int64_t>(j)], cams.geometry, gray.cols, gray.rows);
+              explain::cam_to_image(cams.cams[static_cast<int64_t>(j)], cams.geometry, gray.cols, gray.rows);
           const fs::path base = fs::path(o.gradcam_dir) / stem_for(inputs[i].file, stems);
           const std::string b = base.string();
-          write_image(b + "_panels.png", three_panels(gray, cam, r.probability, {o.alpha, 512}));
-          write_image(b + "_overlay.png", overlay(gray, cam, o.alpha));
-          write_cam_png16(b + "_cam16.png", cam);
-          write_npy(b + "_cam.npy", cams.cams[static_cast<int64_t>(j)]);
+          explain::write_image(b + "_panels.png", explain::three_panels(gray, cam, r.probability, {o.alpha, 512}));
+          explain::write_image(b + "_overlay.png", explain::overlay(gray, cam, o.alpha));
+          explain::write_cam_png16(b + "_cam16.png", cam);
+          explain::write_npy(b + "_cam.npy", cams.cams[static_cast<int64_t>(j)]);
           for (const char* suffix : {"_panels.png", "_overlay.png", "_cam16.png", "_cam.npy"})
             result.written.push_back(b + suffix);
         }
@@ -193,4 +131,17 @@ PredictResult predict(const std::vector<PredictInput>& inputs, const PredictOpti
   return result;
 }
 
-}  // namespace mura::explain
+}  // namespace
+
+PredictResult run_prediction(const std::vector<data::InputImage>& inputs, const PredictOptions& options, Sink& sink) {
+  return at_boundary("predicting with " + (options.checkpoints.empty() ? std::string("a model") : options.checkpoints[0]),
+                     [&] { return predict_composed(inputs, options, sink); });
+}
+
+PredictResult run_explanation(const std::vector<data::InputImage>& inputs, const PredictOptions& options, Sink& sink) {
+  MURA_CHECK(!options.gradcam_dir.empty(), "--output-dir: give the folder for the Grad-CAM pictures");
+  return at_boundary("explaining with " + (options.checkpoints.empty() ? std::string("a model") : options.checkpoints[0]),
+                     [&] { return predict_composed(inputs, options, sink); });
+}
+
+}  // namespace mura::app

@@ -1,11 +1,11 @@
-#include "mura/eval/inference.h"
+#include "mura/models/inference.h"
 
 #include <torch/torch.h>
 
 #include "mura/util/error.h"
 #include "mura/util/torch_compat.h"
 
-namespace mura::eval {
+namespace mura::models {
 
 torch::Tensor probabilities_from_logits(const torch::Tensor& logits) {
   const auto x = logits.to(torch::kFloat32);
@@ -14,7 +14,7 @@ torch::Tensor probabilities_from_logits(const torch::Tensor& logits) {
   throw Error("expected a model with 1 or 2 outputs, got " + std::to_string(x.size(1)));
 }
 
-torch::Tensor ensemble_probabilities(const std::vector<std::shared_ptr<models::ClassifierImpl>>& models,
+torch::Tensor ensemble_probabilities(const std::vector<std::shared_ptr<ClassifierImpl>>& models,
                                      const torch::Tensor& x, const InferenceOptions& options) {
   if (models.empty()) throw Error("no model to run");
   torch::InferenceMode guard;
@@ -37,7 +37,7 @@ torch::Tensor ensemble_probabilities(const std::vector<std::shared_ptr<models::C
 }
 
 std::vector<double> predict_probabilities(
-    const std::vector<std::shared_ptr<models::ClassifierImpl>>& models, data::Loader& loader,
+    const std::vector<std::shared_ptr<ClassifierImpl>>& models, data::Loader& loader,
     const InferenceOptions& options) {
   if (models.empty()) throw Error("no model to run");
   std::vector<bool> was_training;
@@ -60,4 +60,4 @@ std::vector<double> predict_probabilities(
   return out;
 }
 
-}  // namespace mura::eval
+}  // namespace mura::models

@@ -1,34 +1,21 @@
-#include "mura/eval/evaluate.h"
-
-#include <torch/torch.h>
+#include "mura/eval/summary.h"
 
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <iomanip>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "mura/data/dataset.h"
-#include "mura/data/loader.h"
-#include "mura/data/split.h"
 #include "mura/eval/aggregate.h"
 #include "mura/eval/bootstrap.h"
 #include "mura/eval/calibration.h"
-#include "mura/eval/inference.h"
-#include "mura/models/optimize.h"
-#include "mura/train/trainer.h"
-#include "mura/util/atomic_file.h"
-#include "mura/util/device.h"
 #include "mura/util/error.h"
-#include "mura/util/precision.h"
-#include "mura/util/threads.h"
-#include "mura/util/torch_compat.h"
+#include "mura/util/versions.h"
 #include "mura/util/strings.h"
-#include "mura/weights/checkpoint.h"
 
 namespace mura::eval {
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
@@ -135,88 +122,41 @@ std::string parts_text(const std::map<std::string, BinaryMetrics>& parts) {
 
 }  // namespace
 
-EvaluateResult evaluate(const EvaluateOptions& o) {
-  if (o.checkpoints.empty()) throw Error("--checkpoint: give at least one checkpoint");
-  const torch::Device device = resolve_device(o.device);
-  const PrecisionChoice precision = resolve_precision(o.precision, device);
-  const ThreadPlan threads = plan_threads(o.threads, o.workers, device.is_cuda());
-  apply_thread_plan(threads, o.threads > 0);
-  compat::configure_cuda(device, /*deterministic=*/false);
-  std::vector<weights::Checkpoint> ckpts;
-  for (const auto& c : o.checkpoints) {
-    ckpts.push_back(weights::load_checkpoint(c, device));
-    models::prepare_for_inference(*ckpts.back().model, {o.fold_batchnorm, o.channels_last});
-  }
+const NameTable<std::string>& evaluation_split_names() {
+  static const NameTable<std::string> table("--split", {{"valid", "valid", {"val", "validation"}}, {"heldout", "heldout", {"held-out"}}});
+  return table;
+}
 
-  data::IndexOptions iopt;
-  iopt.on_bad = o.skip_bad ? data::BadEntryPolicy::Skip : data::BadEntryPolicy::Fail;
-  const data::Dataset ds = data::filter_body_parts(data::index_dataset(o.data_dir, iopt), o.tasks);
-  std::vector<std::size_t> idx;
-  if (o.split == "valid") {
-    idx = ds.images_of(data::Split::Valid);
-    if (idx.empty()) throw Error("--split valid: the data set has no valid split");
-  } else if (o.split == "heldout") {
-    const auto topt = train::options_from_json(ckpts[0].state.options_json);
-    if (ckpts[0].state.options_json == "{}")
-      throw Error("--split heldout: " + o.checkpoints[0] +
-                  " records no training options (seed, val split) to rebuild the held-out patients from");
-    idx = data::split_patients(ds, {topt.val_split, topt.seed, data::Split::Train}).val_images;
-    if (idx.empty()) throw Error("--split heldout: no held-out images (was --val-split 0?)");
-  } else {
-    throw Error("--split: expected valid or heldout, got '" + o.split + "'");
+ThresholdRule parse_threshold_rule(const std::string& text) {
+  ThresholdRule r;
+  if (to_lower(text) == "youden") {
+    r.youden = true;
+    return r;
   }
-  const auto samples = data::make_samples(ds, idx);
-
-  // One loader per input geometry; an ensemble may mix input sizes.
-  std::map<std::tuple<int, std::array<float, 3>, std::array<float, 3>>,
-           std::vector<std::shared_ptr<models::ClassifierImpl>>>
-      groups;
-  for (const auto& c : ckpts) groups[{c.spec.image_size, c.spec.mean, c.spec.std}].push_back(c.model);
-  std::vector<double> probs(samples.size(), 0.0);
-  InferenceOptions io;
-  io.device = device;
-  io.tta_flip = o.tta_flip;
-  io.precision = precision.precision;
-  for (const auto& [geom, models] : groups) {
-    data::LoaderOptions lo;
-    lo.batch_size = o.batch_size;
-    lo.workers = threads.loader_workers;
-    lo.channels_last = o.channels_last;
-    lo.pin_memory = device.is_cuda();
-    lo.transform = data::TransformOptions::evaluation(std::get<0>(geom));
-    lo.transform.mean = std::get<1>(geom);
-    lo.transform.std = std::get<2>(geom);
-    // On a CPU: decode everything first with every core, then run the models with every
-    // core (decoders and LibTorch's threads would otherwise compete for the cores).
-    if (!device.is_cuda()) lo.cache = data::CacheMode::Memory;
-    data::Loader loader(samples, lo);
-    loader.fill_cache();
-    const auto p = predict_probabilities(models, loader, io);
-    for (std::size_t i = 0; i < p.size(); ++i)
-      probs[i] += p[i] * static_cast<double>(models.size()) / static_cast<double>(ckpts.size());
+  double v = 0;
+  try {
+    std::size_t used = 0;
+    v = std::stod(text, &used);
+    if (used != text.size()) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw Error("--threshold: expected a number in (0, 1) or 'youden', got '" + text + "'");
   }
+  if (!(v > 0 && v < 1)) throw Error("--threshold: expected a number in (0, 1), got '" + text + "'");
+  r.value = v;
+  return r;
+}
 
+Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentity& run, const SummaryOptions& o) {
   std::vector<ImagePrediction> images;
-  for (std::size_t i = 0; i < samples.size(); ++i)
-    images.push_back({samples[i].study, samples[i].body_part, samples[i].label, probs[i]});
+  for (const auto& e : evaluated) images.push_back({e.study, e.body_part, e.label, e.probability});
   const auto studies = aggregate_studies(images);
 
-  double threshold = 0.5;
-  if (o.threshold == "youden") {
+  double threshold = o.threshold.value;
+  if (o.threshold.youden) {
     std::vector<int> l;
     std::vector<double> s;
     labels_and_scores(studies, l, s);
     threshold = youden_threshold(l, s);
-  } else {
-    try {
-      std::size_t used = 0;
-      threshold = std::stod(o.threshold, &used);
-      if (used != o.threshold.size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      throw Error("--threshold: expected a number in (0, 1) or 'youden', got '" + o.threshold + "'");
-    }
-    if (!(threshold > 0 && threshold < 1))
-      throw Error("--threshold: expected a number in (0, 1), got '" + o.threshold + "'");
   }
 
   const auto image_m = metrics_of(images, threshold);
@@ -232,9 +172,8 @@ EvaluateResult evaluate(const EvaluateOptions& o) {
   const auto image_parts = per_body_part(images, threshold);
   const auto study_parts = per_body_part(studies, threshold);
 
-  const fs::path out = o.output_dir.empty() ? fs::path(o.checkpoints[0]).parent_path() : fs::path(o.output_dir);
   json j;
-  j["format_version"] = 1;
+  j["format_version"] = versions::kMetrics;
   j["mura_version"] = MURA_VERSION;
   {
     std::time_t t = std::time(nullptr);
@@ -242,18 +181,17 @@ EvaluateResult evaluate(const EvaluateOptions& o) {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     j["created"] = buf;
   }
-  j["checkpoints"] = o.checkpoints;
-  j["architectures"] = json::array();
-  for (const auto& c : ckpts) j["architectures"].push_back(c.spec.arch);
-  j["data_dir"] = ds.root.string();
-  j["split"] = o.split;
-  j["tasks"] = o.tasks;
+  j["checkpoints"] = run.checkpoints;
+  j["architectures"] = run.architectures;
+  j["data_dir"] = run.data_dir;
+  j["split"] = run.split;
+  j["tasks"] = run.tasks;
   j["threshold"] = threshold;
-  j["threshold_rule"] = o.threshold == "youden" ? "youden (chosen on these studies)" : "fixed";
-  j["tta"] = o.tta_flip ? "flip" : "none";
-  j["inference"] = {{"precision", precision_name(precision.precision)},
-                    {"channels_last", o.channels_last},
-                    {"batchnorm_folded", o.fold_batchnorm}};
+  j["threshold_rule"] = o.threshold.youden ? "youden (chosen on these studies)" : "fixed";
+  j["tta"] = run.tta_flip ? "flip" : "none";
+  j["inference"] = {{"precision", run.precision},
+                    {"channels_last", run.channels_last},
+                    {"batchnorm_folded", run.fold_batchnorm}};
   j["image"] = metrics_json(image_m);
   j["study"] = metrics_json(study_m);
   for (const auto& [part, m] : image_parts) j["per_body_part"]["image"][part] = metrics_json(m);
@@ -272,35 +210,32 @@ EvaluateResult evaluate(const EvaluateOptions& o) {
                       {"image", calibration_json(calibration_of(images))},
                       {"study", calibration_json(calibration_of(studies))}};
 
+  Summary out;
   std::ostringstream img_csv, study_csv;
   img_csv << "path,body_part,study,label,probability\n";
-  for (std::size_t i = 0; i < samples.size(); ++i) {
+  for (const auto& e : evaluated) {
     char p[32];
-    std::snprintf(p, sizeof p, "%.9g", probs[i]);
-    img_csv << csv_escape(ds.images[idx[i]].mura_path) << "," << samples[i].body_part << ","
-            << csv_escape(samples[i].study) << "," << samples[i].label << "," << p << "\n";
+    std::snprintf(p, sizeof p, "%.9g", e.probability);
+    img_csv << csv_escape(e.path) << "," << e.body_part << "," << csv_escape(e.study) << "," << e.label << "," << p
+            << "\n";
   }
   for (const auto& s : studies) study_csv << csv_escape(s.study) << "," << (s.probability >= threshold ? 1 : 0) << "\n";
-  write_file_atomic(out / "metrics.json", j.dump(2) + "\n");
-  write_file_atomic(out / "predictions_images.csv", img_csv.str());
-  write_file_atomic(out / "predictions_studies.csv", study_csv.str());
+  out.images_csv = img_csv.str();
+  out.studies_csv = study_csv.str();
 
   std::ostringstream rep;
-  rep << "mura evaluate: " << o.checkpoints.size() << " checkpoint(s) on " << ds.root.string() << " ("
-      << o.split << ")" << (o.tta_flip ? ", flip TTA" : "") << "\n\n";
+  rep << "mura evaluate: " << run.checkpoints.size() << " checkpoint(s) on " << run.data_dir << " (" << run.split
+      << ")" << (run.tta_flip ? ", flip TTA" : "") << "\n\n";
   rep << level_text("study level (mean of the images' probabilities)", study_m, with_ci ? &ci : nullptr);
   rep << level_text("image level", image_m, nullptr);
   rep << "== per body part, study level\n" << parts_text(study_parts) << "\n";
   rep << "== per body part, image level\n" << parts_text(image_parts) << "\n";
-  rep << "wrote " << (out / "metrics.json").string() << ", predictions_images.csv, predictions_studies.csv\n";
-
-  EvaluateResult r;
-  r.report = rep.str();
-  r.metrics_json = j.dump(2);
-  r.output_dir = out.string();
-  r.study_auroc = study_m.auroc.value;
-  r.image_auroc = image_m.auroc.value;
-  return r;
+  out.report = rep.str();
+  out.metrics_json = j.dump(2);
+  out.threshold = threshold;
+  out.study_auroc = study_m.auroc.value;
+  out.image_auroc = image_m.auroc.value;
+  return out;
 }
 
 }  // namespace mura::eval

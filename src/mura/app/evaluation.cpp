@@ -1,0 +1,127 @@
+#include "mura/app/evaluation.h"
+
+#include <array>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+#include "mura/app/common.h"
+#include "mura/data/loader.h"
+#include "mura/data/split.h"
+#include "mura/eval/summary.h"
+#include "mura/models/inference.h"
+#include "mura/util/atomic_file.h"
+#include "mura/util/error.h"
+
+namespace mura::app {
+namespace fs = std::filesystem;
+
+namespace {
+
+/// The held-out patients of the run that wrote `ckpt` (its split record, or for older
+/// checkpoints its training options).
+std::vector<std::size_t> held_out_images(const data::Dataset& ds, const weights::Checkpoint& ckpt,
+                                         const std::string& path) {
+  weights::HeldOutSplit sp = ckpt.state.split;
+  if (!sp.recorded) {
+    if (ckpt.state.options_json == "{}")
+      throw Error("--split heldout: " + path +
+                  " records no training options (seed, val split) to rebuild the held-out patients from");
+    try {
+      const auto j = nlohmann::json::parse(ckpt.state.options_json);
+      sp.val_fraction = j.value("val_split", sp.val_fraction);
+      sp.seed = j.value("seed", sp.seed);
+      sp.val_source = j.value("val_source", sp.val_source);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error("--split heldout: " + path + ": damaged training options (" + e.what() + ")");
+    }
+  }
+  auto idx = data::split_patients(ds, {sp.val_fraction, sp.seed, data::Split::Train}).val_images;
+  MURA_CHECK(!idx.empty(), "--split heldout: no held-out images (was --val-split 0?)");
+  return idx;
+}
+
+EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
+  const std::string split = eval::evaluation_split_names().canonical(o.split);
+  const eval::ThresholdRule rule = eval::parse_threshold_rule(o.threshold);
+  const Runtime rt = resolve_runtime(o.runtime);
+  const auto ckpts = load_for_inference(o.checkpoints, rt);
+  sink.info("evaluating on " + rt.describe());
+
+  const data::Dataset ds = open_dataset(o.data_dir, o.tasks, o.skip_bad, sink);
+  std::vector<std::size_t> idx;
+  if (split == "valid") {
+    idx = ds.images_of(data::Split::Valid);
+    MURA_CHECK(!idx.empty(), "--split valid: the data set has no valid split");
+  } else {
+    idx = held_out_images(ds, ckpts[0], o.checkpoints[0]);
+  }
+  const auto samples = data::make_samples(ds, idx);
+
+  // One loader per input geometry; an ensemble may mix input sizes.
+  std::map<std::tuple<int, std::array<float, 3>, std::array<float, 3>>,
+           std::vector<std::shared_ptr<models::ClassifierImpl>>>
+      groups;
+  for (const auto& c : ckpts) groups[{c.spec.image_size, c.spec.mean, c.spec.std}].push_back(c.model);
+  std::vector<double> probs(samples.size(), 0.0);
+  models::InferenceOptions io;
+  io.device = rt.device;
+  io.tta_flip = o.tta_flip;
+  io.precision = rt.precision.precision;
+  for (const auto& [geom, models] : groups) {
+    data::LoaderOptions lo;
+    lo.batch_size = o.batch_size;
+    lo.workers = rt.threads.loader_workers;
+    lo.channels_last = rt.channels_last;
+    lo.pin_memory = rt.device.is_cuda();
+    lo.transform = data::TransformOptions::evaluation(std::get<0>(geom));
+    lo.transform.mean = std::get<1>(geom);
+    lo.transform.std = std::get<2>(geom);
+    // On a CPU: decode everything first with every core, then run the models with every
+    // core (decoders and LibTorch's threads would otherwise compete for the cores).
+    if (!rt.device.is_cuda()) lo.cache = data::CacheMode::Memory;
+    data::Loader loader(samples, lo);
+    loader.fill_cache();
+    const auto p = models::predict_probabilities(models, loader, io);
+    for (std::size_t i = 0; i < p.size(); ++i)
+      probs[i] += p[i] * static_cast<double>(models.size()) / static_cast<double>(ckpts.size());
+  }
+
+  std::vector<eval::EvaluatedImage> images;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    images.push_back({ds.images[idx[i]].mura_path, samples[i].study, samples[i].body_part, samples[i].label, probs[i]});
+  eval::RunIdentity run;
+  run.checkpoints = o.checkpoints;
+  for (const auto& c : ckpts) run.architectures.push_back(c.spec.arch);
+  run.data_dir = ds.root.string();
+  run.split = split;
+  run.tasks = o.tasks;
+  run.tta_flip = o.tta_flip;
+  run.precision = precision_name(rt.precision.precision);
+  run.channels_last = rt.channels_last;
+  run.fold_batchnorm = rt.fold_batchnorm;
+  const eval::Summary s = eval::summarize(images, run, {rule, o.bootstrap, o.seed});
+
+  const fs::path out = o.output_dir.empty() ? fs::path(o.checkpoints[0]).parent_path() : fs::path(o.output_dir);
+  write_file_atomic(out / "metrics.json", s.metrics_json + "\n");
+  write_file_atomic(out / "predictions_images.csv", s.images_csv);
+  write_file_atomic(out / "predictions_studies.csv", s.studies_csv);
+
+  EvaluateResult r;
+  r.report = s.report + "wrote " + (out / "metrics.json").string() + ", predictions_images.csv, predictions_studies.csv\n";
+  r.metrics_json = s.metrics_json;
+  r.output_dir = out.string();
+  r.study_auroc = s.study_auroc;
+  r.image_auroc = s.image_auroc;
+  return r;
+}
+
+}  // namespace
+
+EvaluateResult run_evaluation(const EvaluateOptions& options, Sink& sink) {
+  const std::string what = options.checkpoints.empty() ? std::string("a model") : options.checkpoints[0];
+  return at_boundary("evaluating " + what, [&] { return evaluate_composed(options, sink); });
+}
+
+}  // namespace mura::app

@@ -1,0 +1,158 @@
+#include "mura/app/training.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "mura/eval/aggregate.h"
+#include "mura/train/metrics_log.h"
+#include "mura/util/error.h"
+
+namespace mura::app {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string epoch_line(const train::EpochRecord& r, int epochs) {
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "epoch %d/%d  train_loss %.4f  val_loss %.4f  image auc %.4f acc %.4f kappa %.4f  "
+                "study auc %.4f acc %.4f kappa %.4f  lr %.2e%s",
+                r.epoch, epochs, r.train_loss, r.val_loss, r.image_auc, r.image_accuracy, r.image_kappa, r.study_auc,
+                r.study_accuracy, r.study_kappa, r.lr, r.best ? "  *best" : "");
+  return line;
+}
+
+EpochEvent epoch_event(const train::EpochRecord& r, int epochs) {
+  EpochEvent e;
+  e.epoch = r.epoch;
+  e.epochs = epochs;
+  e.best = r.best;
+  e.values = {{"train_loss", r.train_loss},       {"val_loss", r.val_loss},
+              {"val_image_auc", r.image_auc},     {"val_image_accuracy", r.image_accuracy},
+              {"val_image_kappa", r.image_kappa}, {"val_study_auc", r.study_auc},
+              {"val_study_accuracy", r.study_accuracy}, {"val_study_kappa", r.study_kappa},
+              {"lr", r.lr}};
+  e.text = epoch_line(r, epochs);
+  return e;
+}
+
+/// The validation numbers of an epoch: loss, image and study (mean of its images) metrics.
+void score_validation(const train::Validation& v, const std::vector<data::Sample>& samples, train::EpochRecord& r) {
+  std::vector<eval::ImagePrediction> preds;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    preds.push_back({samples[i].study, samples[i].body_part, samples[i].label, v.probabilities[i]});
+  const auto im = eval::metrics_of(preds);
+  const auto st = eval::metrics_of(eval::aggregate_studies(preds));
+  r.val_loss = v.loss;
+  r.image_auc = im.auroc.value;
+  r.image_accuracy = im.accuracy;
+  r.image_kappa = im.kappa.value;
+  r.study_auc = st.auroc.value;
+  r.study_accuracy = st.accuracy;
+  r.study_kappa = st.kappa.value;
+}
+
+TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
+  train::TrainOptions o = options;
+  train::check_options(o);
+  o.monitor = train::monitor_names().canonical(o.monitor);
+  o.optimizer = train::optimizer_names().canonical(o.optimizer);
+  o.val_source = train::val_source_names().canonical(o.val_source);
+  const Runtime rt = resolve_runtime(o.runtime);
+
+  train::ModelSetup setup = train::build_model(o, rt, sink);
+  sink.info(setup.spec.arch + " on " + rt.describe());
+  train::Loaders loaders = train::make_loaders(o, setup.spec, rt, sink);
+  train::Session session = train::make_session(o, setup, loaders, rt);
+
+  const fs::path out_dir(o.output_dir);
+  fs::create_directories(out_dir);
+  const fs::path best_path = o.checkpoint.empty() ? out_dir / "best.ckpt" : fs::path(o.checkpoint);
+  const fs::path last_path = out_dir / "last.ckpt";
+  if (o.load_checkpoint.empty() && !o.overwrite) {
+    for (const fs::path& p : {best_path, last_path, out_dir / "metrics.jsonl"})
+      if (fs::exists(p))
+        throw Error("--output-dir " + o.output_dir + " already holds a training run (" + p.filename().string() +
+                    "): resume it with --load-checkpoint " + last_path.string() +
+                    ", choose another --output-dir, or pass --overwrite");
+  }
+  std::vector<nlohmann::json> rows = train::previous_rows(out_dir / "metrics.jsonl", session.start_epoch);
+  TrainResult result;
+  result.runtime = rt.describe();
+  result.best_checkpoint = best_path.string();
+  result.last_checkpoint = last_path.string();
+  if (train::stop_requested()) {
+    sink.warn("interrupted before training started; nothing written");
+    result.interrupted = true;
+    return result;
+  }
+
+  for (int epoch = session.start_epoch; epoch < o.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (epoch == session.start_epoch && loaders.train->options().cache != data::CacheMode::None) {
+      // Decode everything once with every core before the model runs, so that decoding never
+      // competes with it for the cores; this epoch's time includes it.
+      const std::size_t n = loaders.train->fill_cache() + loaders.val->fill_cache();
+      if (n > 0) {
+        char line[128];
+        std::snprintf(line, sizeof line, "decoded %zu images into the cache in %.1f s", n,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        sink.info(line);
+      }
+    }
+    const train::EpochOutcome trained = train::train_epoch(o, setup, loaders, session, rt, epoch, sink);
+    if (trained.interrupted) {
+      train::save_training_checkpoint(last_path.string(), o, setup, session, rt, epoch, trained.batches_done);
+      sink.warn("interrupted: wrote " + last_path.string() + "; resume with --load-checkpoint " + last_path.string());
+      result.interrupted = true;
+      result.steps = session.step;
+      return result;
+    }
+    const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    train::EpochRecord r;
+    score_validation(train::validate(setup, loaders, session, rt), loaders.val_samples, r);
+    r.epoch = epoch + 1;
+    r.step = session.step;
+    r.lr = session.scheduler->lr();
+    r.train_loss = trained.seen ? trained.loss_sum / trained.seen : std::nan("");
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.images_per_s = train_secs > 0 ? trained.seen / train_secs : 0;
+    const double m = train::monitored(o.monitor, r);
+    if (train::improves(o.monitor, m, session.best, session.has_best)) {
+      session.best = m;
+      session.has_best = true;
+      r.best = true;
+      session.epochs_without_improvement = 0;
+    } else {
+      ++session.epochs_without_improvement;
+    }
+    const double next_lr = session.scheduler->step(epoch + 1, m);
+    train::set_learning_rate(*session.optimizer, next_lr);
+    if (r.best) train::save_training_checkpoint(best_path.string(), o, setup, session, rt, epoch + 1, 0);
+    train::save_training_checkpoint(last_path.string(), o, setup, session, rt, epoch + 1, 0);
+    rows.push_back(train::epoch_row(r));
+    train::write_metrics_log(out_dir, rows);
+    result.history.push_back(r);
+    sink.epoch(epoch_event(r, o.epochs));
+    if (trained.hit_max_steps) break;
+    if (o.early_stop > 0 && session.epochs_without_improvement >= o.early_stop) {
+      sink.info("early stop: no improvement of " + o.monitor + " for " + std::to_string(o.early_stop) + " epochs");
+      break;
+    }
+  }
+  result.best_metric = session.best;
+  result.steps = session.step;
+  return result;
+}
+
+}  // namespace
+
+TrainResult run_training(const train::TrainOptions& options, Sink& sink) {
+  return at_boundary("training " + options.model + " on " + options.data_dir,
+                     [&] { return train_composed(options, sink); });
+}
+
+}  // namespace mura::app
