@@ -9,6 +9,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "mura/util/error.h"
+
 namespace mura::test {
 namespace fs = std::filesystem;
 
@@ -37,7 +39,8 @@ void write_image(const fs::path& file, const cv::Mat& img) {
 void write_png(const fs::path& file, int w, int h, int value) {
   cv::Mat img(h, w, CV_8UC1);
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) img.at<unsigned char>(y, x) = static_cast<unsigned char>((x * 7 + y * 3 + value) & 255);
+    for (int x = 0; x < w; ++x)
+      img.at<unsigned char>(y, x) = static_cast<unsigned char>((x * 7 + y * 3 + value) & 255);
   write_image(file, img);
 }
 
@@ -79,6 +82,70 @@ CommandResult run_command(const std::string& command) {
 
 CommandResult run_mura(const std::string& args) {
   return run_command(std::string("'") + MURA_BINARY + "' " + args);
+}
+
+namespace {
+
+/// `s` for a failure message: whole when short, else its first 3,000 characters.
+std::string shown(const std::string& s) {
+  constexpr std::size_t kMax = 3000;
+  if (s.size() <= kMax) return s;
+  return s.substr(0, kMax) + "\n[... " + std::to_string(s.size()) + " characters in all]";
+}
+
+}  // namespace
+
+::testing::AssertionResult contains(const std::string& s, const std::string& part) {
+  const auto at = s.find(part);
+  if (at == std::string::npos)
+    return ::testing::AssertionFailure() << "'" << part << "' is not in:\n" << shown(s);
+  const std::size_t from = at > 200 ? at - 200 : 0;
+  return ::testing::AssertionSuccess()
+         << "'" << part << "' is at offset " << at << " of " << s.size() << " characters: ..."
+         << s.substr(from, at - from + part.size() + 200) << "...";
+}
+
+::testing::AssertionResult throws_error_containing(const std::function<void()>& f,
+                                                   std::initializer_list<std::string> parts) {
+  try {
+    f();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    for (const auto& part : parts)
+      if (what.find(part) == std::string::npos)
+        return ::testing::AssertionFailure()
+               << "the mura::Error's message lacks '" << part << "': " << what;
+    return ::testing::AssertionSuccess() << "threw a mura::Error: " << what;
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure()
+           << "threw another exception than mura::Error: " << e.what();
+  } catch (...) {
+    return ::testing::AssertionFailure() << "threw something that is not a std::exception";
+  }
+  return ::testing::AssertionFailure() << "threw no error";
+}
+
+std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("(not a mura::Error: ") + e.what() + ")";
+  }
+  return "(no error)";
+}
+
+fs::path shared_data(const std::string& name) {
+  return (fs::path(MURA_SHARED_DATA) / name).lexically_normal();
+}
+
+std::string shared_data_absent(const std::string& name) {
+  const fs::path dir = shared_data(name);
+  if (fs::is_directory(dir)) return "";
+  return dir.string() +
+         " is absent on this machine: this test needs the real radiographs in "
+         "../shared/data beside the checkout";
 }
 
 }  // namespace mura::test

@@ -1,10 +1,14 @@
 #pragma once
-// Helpers shared by mura's tests: temporary folders, tiny MURA layouts, running the CLI.
+// Helpers shared by mura's tests: temporary folders, tiny MURA layouts, running the CLI,
+// substring and error-message assertions, skipping where an optional resource is absent.
+#include <gtest/gtest.h>
+
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <opencv2/core/mat.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core/mat.hpp>
 
 namespace mura::test {
 
@@ -53,4 +57,34 @@ CommandResult run_command(const std::string& command);
 /// Runs the `mura` executable with the given argument string.
 CommandResult run_mura(const std::string& args);
 
+/// Whether `s` contains `part`. A failed EXPECT_TRUE(contains(...)) prints both strings (and
+/// a failed EXPECT_FALSE where `part` was found); in an `if` it reads as a bool.
+::testing::AssertionResult contains(const std::string& s, const std::string& part);
+
+/// Runs `f` and succeeds when it throws a mura::Error whose message contains every one of
+/// `parts`; fails (saying what happened instead) when it throws nothing, throws another
+/// exception, or the message lacks a part. Use it through EXPECT_ERROR_CONTAINS.
+::testing::AssertionResult throws_error_containing(const std::function<void()>& f,
+                                                   std::initializer_list<std::string> parts);
+
+/// The message of the mura::Error that `f` throws; "(no error)" when it throws nothing and
+/// "(not a mura::Error: ...)" for another exception, so that EXPECT_EQ with the exact
+/// expected message fails in either case.
+std::string error_message(const std::function<void()>& f);
+
+/// ../shared/data/<name>: the real radiographs beside the checkout (MURA_SHARED_DATA).
+std::filesystem::path shared_data(const std::string& name);
+/// Why a test that needs shared_data(name) must skip: "" when that folder is there.
+/// Use: if (const auto why = test::shared_data_absent("x"); !why.empty()) GTEST_SKIP() << why;
+std::string shared_data_absent(const std::string& name);
+
 }  // namespace mura::test
+
+/// Expects `statement` to throw a mura::Error whose message contains each substring given.
+#define EXPECT_ERROR_CONTAINS(statement, ...)                                           \
+  EXPECT_TRUE(::mura::test::throws_error_containing([&] { statement; }, {__VA_ARGS__})) \
+      << "statement: " #statement
+/// The same as a fatal assertion.
+#define ASSERT_ERROR_CONTAINS(statement, ...)                                           \
+  ASSERT_TRUE(::mura::test::throws_error_containing([&] { statement; }, {__VA_ARGS__})) \
+      << "statement: " #statement

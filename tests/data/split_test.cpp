@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "../test_util.h"
 #include "mura/util/error.h"
 
 namespace mura::data {
@@ -56,8 +57,7 @@ TEST(Split, NoPatientOnBothSidesAndEveryImageOnOne) {
   std::set<std::size_t> all(s.train_images.begin(), s.train_images.end());
   all.insert(s.val_images.begin(), s.val_images.end());
   EXPECT_EQ(all.size(), ds.images.size());
-  for (std::size_t i : s.val_images)
-    EXPECT_FALSE(train.count(ds.images[i].patient_id));
+  for (std::size_t i : s.val_images) EXPECT_FALSE(train.count(ds.images[i].patient_id));
 }
 
 TEST(Split, FractionHoldsInEveryBodyPartStratum) {
@@ -65,7 +65,8 @@ TEST(Split, FractionHoldsInEveryBodyPartStratum) {
   for (double f : {0.1, 0.15, 0.3, 0.5}) {
     const PatientSplit s = split_patients(ds, {f, 3});
     std::map<std::string, std::set<std::string>> val_by_part;
-    for (std::size_t i : s.val_images) val_by_part[ds.images[i].body_part].insert(ds.images[i].patient_id);
+    for (std::size_t i : s.val_images)
+      val_by_part[ds.images[i].body_part].insert(ds.images[i].patient_id);
     // 40 patients per part (+1 two-part patient counted in XR_ELBOW, its first study).
     EXPECT_EQ(val_by_part["XR_HAND"].size(), static_cast<std::size_t>(std::llround(f * 40)));
     EXPECT_EQ(s.val_patients.size(),
@@ -89,8 +90,9 @@ TEST(Split, IsPlatformIndependent) {
   // set changes: treat that as a breaking change.
   const Dataset ds = synthetic_index(10);
   const PatientSplit s = split_patients(ds, {0.2, 42});
-  EXPECT_EQ(s.val_patients, (std::vector<std::string>{"patient00004", "patient00011", "patient00012",
-                                                "patient00022", "patient00026", "patient99999"}));
+  EXPECT_EQ(s.val_patients,
+            (std::vector<std::string>{"patient00004", "patient00011", "patient00012",
+                                      "patient00022", "patient00026", "patient99999"}));
 }
 
 TEST(Split, ZeroFractionKeepsEverythingInTrain) {
@@ -104,12 +106,7 @@ TEST(Split, RejectsBadFractionAndEmptySource) {
   const Dataset ds = synthetic_index(5);
   EXPECT_THROW(split_patients(ds, {1.0, 1}), Error);
   EXPECT_THROW(split_patients(ds, {-0.1, 1}), Error);
-  try {
-    split_patients(ds, {0.15, 1, Split::Valid});
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("no 'valid' images"), std::string::npos);
-  }
+  EXPECT_ERROR_CONTAINS(split_patients(ds, {0.15, 1, Split::Valid}), "no 'valid' images");
 }
 
 }  // namespace

@@ -81,7 +81,8 @@ TEST(Synth, LesionBoxesLieInsideAbnormalImages) {
     const ImageRecord& r = *by_path[f[0]];
     EXPECT_EQ(r.label, 1) << "lesions only in abnormal studies";
     const cv::Mat m = load_gray(r.file);
-    const int x0 = std::stoi(f[1]), y0 = std::stoi(f[2]), x1 = std::stoi(f[3]), y1 = std::stoi(f[4]);
+    const int x0 = std::stoi(f[1]), y0 = std::stoi(f[2]), x1 = std::stoi(f[3]),
+              y1 = std::stoi(f[4]);
     EXPECT_GE(x0, 0);
     EXPECT_GE(y0, 0);
     EXPECT_LE(x1, m.cols);
@@ -126,8 +127,9 @@ TEST(Synth, LesionBoxesSpanMoreThanOneAndAHalfCamCellsAfterTheStretchToASquare) 
     ++rows;
   }
   ASSERT_GT(rows, 50);
-  std::printf("%d of %d lesion boxes wider than 48 px along both axes at 224x224 (smallest side %.1f px)\n",
-              wide, rows, smallest);
+  std::printf(
+      "%d of %d lesion boxes wider than 48 px along both axes at 224x224 (smallest side %.1f px)\n",
+      wide, rows, smallest);
   EXPECT_GE(wide, rows * 9 / 10);
 }
 
@@ -142,7 +144,8 @@ TEST(Synth, SameSeedSameDataSet) {
   // CSVs differ only by the root name
   auto strip = [](std::string s, const std::string& root) {
     std::string out;
-    for (const auto& l : split(s, '\n')) out += l.substr(l.find('/') == std::string::npos ? 0 : root.size()) + "\n";
+    for (const auto& l : split(s, '\n'))
+      out += l.substr(l.find('/') == std::string::npos ? 0 : root.size()) + "\n";
     return out;
   };
   EXPECT_EQ(strip(read_file(tmp / "a/train_labeled_studies.csv"), "a"),
@@ -160,12 +163,7 @@ TEST(Synth, RefusesANonEmptyOutputFolderAndBadOptions) {
   test::write_text(tmp / "x/keep.txt", "precious");
   SynthOptions o;
   o.out = tmp / "x";
-  try {
-    write_synthetic_dataset(o);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("exists and is not empty"), std::string::npos);
-  }
+  EXPECT_ERROR_CONTAINS(write_synthetic_dataset(o), "exists and is not empty");
   EXPECT_TRUE(fs::exists(tmp / "x/keep.txt"));
   o.out = tmp / "y";
   o.patients = 1;

@@ -14,16 +14,19 @@ namespace {
 namespace fs = std::filesystem;
 using test::run_mura;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 class PredictCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r = run_mura("synth --output-dir '" + data() + "' --patients 16 --seed 3 --min-size 64 --max-size 96");
+    auto r =
+        run_mura("synth --output-dir '" + data() + "' --patients 16 --seed 3 --min-size 64 --max-size 96");
     ASSERT_EQ(r.exit_code, 0) << r.out;
-    r = run_mura("train --data-dir '" + data() + "' --model resnet18 --img-size 32 --batch-size 8 --epochs 1 " +
-                 "--val-source valid --no-progress --output-dir '" + (dir_->path() / "run").string() + "'");
+    r = run_mura("train --data-dir '" + data() +
+                 "' --model resnet18 --img-size 32 --batch-size 8 --epochs 1 " +
+                 "--val-source valid --no-progress --output-dir '" +
+                 (dir_->path() / "run").string() + "'");
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -59,15 +62,18 @@ TEST_F(PredictCli, AStudyFolderGivesOneStudyRow) {
   EXPECT_EQ(j["studies"][0]["n_images"], n);
   double mean = 0;
   for (const auto& im : j["images"]) mean += im["probability"].get<double>();
-  EXPECT_NEAR(j["studies"][0]["probability"].get<double>(), mean / n, 1e-9) << "study = mean of its images";
+  EXPECT_NEAR(j["studies"][0]["probability"].get<double>(), mean / n, 1e-9)
+      << "study = mean of its images";
 }
 
 TEST_F(PredictCli, AFolderTreeCoversEveryImageAndWritesCsv) {
   const std::string csv = (dir_->path() / "pred.csv").string();
-  const auto r = run_mura("predict '" + data() + "' --checkpoint '" + ckpt() + "' --csv '" + csv + "' --batch-size 5");
+  const auto r = run_mura("predict '" + data() + "' --checkpoint '" + ckpt() + "' --csv '" + csv +
+                          "' --batch-size 5");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::size_t images = 0;
-  for (const auto& e : fs::recursive_directory_iterator(data())) images += e.path().extension() == ".png";
+  for (const auto& e : fs::recursive_directory_iterator(data()))
+    images += e.path().extension() == ".png";
   std::ifstream in(csv);
   std::string line;
   std::size_t rows = 0;
@@ -109,7 +115,8 @@ TEST_F(PredictCli, MissingPathsAndNoImagesAreErrors) {
   auto r = run_mura("predict /no/such/file.png --checkpoint '" + ckpt() + "'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "/no/such/file.png: no such file or folder")) << r.out;
-  r = run_mura("predict '" + first_study().string() + "' /no/such/dir --checkpoint '" + ckpt() + "'");
+  r = run_mura("predict '" + first_study().string() + "' /no/such/dir --checkpoint '" + ckpt() +
+               "'");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "/no/such/dir: no such file or folder")) << r.out;
   r = run_mura("predict '" + first_study().string() + "'");
@@ -122,8 +129,8 @@ TEST_F(PredictCli, ExplainWritesPanelsOverlayAndRawCamAtTheOriginalSize) {
   const cv::Mat original = cv::imread(img.string(), cv::IMREAD_UNCHANGED);
   const fs::path out = dir_->path() / "cams";
   for (const char* method : {"gradcam", "gradcam++"}) {
-    const auto r = run_mura("explain '" + img.string() + "' --checkpoint '" + ckpt() + "' --output-dir '" + out.string() +
-                            "' --method " + method);
+    const auto r = run_mura("explain '" + img.string() + "' --checkpoint '" + ckpt() + "' --output-dir '" +
+                            out.string() + "' --method " + method);
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   const std::string stem = (out / (first_study().filename().string() + "_image1")).string();
@@ -145,7 +152,8 @@ TEST_F(PredictCli, ExplainWritesPanelsOverlayAndRawCamAtTheOriginalSize) {
   ASSERT_GT(npy.size(), 128u);
   EXPECT_EQ(npy.substr(0, 6), "\x93NUMPY");
   EXPECT_TRUE(contains(npy.substr(0, 128), "'descr': '<f4'")) << npy.substr(0, 128);
-  EXPECT_TRUE(contains(npy.substr(0, 128), "'shape': (1, 1)")) << "32 px input, ResNet /32: " << npy.substr(0, 128);
+  EXPECT_TRUE(contains(npy.substr(0, 128), "'shape': (1, 1)"))
+      << "32 px input, ResNet /32: " << npy.substr(0, 128);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ struct Row {
 using Table = std::map<std::pair<std::string, std::string>, Row>;  // (split, part)
 
 Table stats_of(const std::string& name) {
-  const fs::path dir = fs::path(MURA_SHARED_DATA) / name;
+  const fs::path dir = test::shared_data(name);
   const auto r = test::run_mura("stats --data-dir '" + dir.string() + "' --json");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   Table t;
@@ -41,8 +41,7 @@ void expect_row(const Table& t, const std::string& split, const std::string& par
 }
 
 TEST(SharedData, FracAtlasCountsEqualItsReadme) {
-  if (!fs::exists(fs::path(MURA_SHARED_DATA) / "fracatlas"))
-    GTEST_SKIP() << "../shared/data/fracatlas is absent on this machine";
+  if (const auto why = test::shared_data_absent("fracatlas"); !why.empty()) GTEST_SKIP() << why;
   const Table t = stats_of("fracatlas");
   // README "Counts" table: train abnormal, train normal, valid abnormal, valid normal.
   expect_row(t, "train", "XR_HAND", 274, 373);
@@ -61,8 +60,8 @@ TEST(SharedData, FracAtlasCountsEqualItsReadme) {
 }
 
 TEST(SharedData, PneumoniaMnistCountsEqualItsReadme) {
-  if (!fs::exists(fs::path(MURA_SHARED_DATA) / "pneumoniamnist"))
-    GTEST_SKIP() << "../shared/data/pneumoniamnist is absent on this machine";
+  if (const auto why = test::shared_data_absent("pneumoniamnist"); !why.empty())
+    GTEST_SKIP() << why;
   const Table t = stats_of("pneumoniamnist");
   // README: train 4,708 (1,214 normal / 3,494 pneumonia), valid 524 (135 / 389).
   expect_row(t, "train", "XR_CHEST", 3494, 1214);

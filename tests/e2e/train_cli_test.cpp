@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::run_mura;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 std::size_t lines_of(const fs::path& f) {
   std::ifstream in(f);
@@ -28,9 +28,11 @@ class TrainCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r = run_mura("synth --output-dir '" + data() + "' --patients 40 --seed 9 --min-size 64 --max-size 96");
+    auto r =
+        run_mura("synth --output-dir '" + data() + "' --patients 40 --seed 9 --min-size 64 --max-size 96");
     ASSERT_EQ(r.exit_code, 0) << r.out;
-    r = run_mura("train --data_dir '" + data() + "' --model resnet18 --img_size 32 --batch_size 8 " +
+    r = run_mura("train --data_dir '" + data() +
+                 "' --model resnet18 --img_size 32 --batch_size 8 " +
                  "--epochs 2 --lr 1e-3 --output_dir '" + out() + "' --checkpoint_path '" + out() +
                  "/model.ckpt' --val-split 0.25 --no-progress --seed 4");
     ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -66,8 +68,9 @@ TEST_F(TrainCli, TrainWritesCheckpointsAndMetricsEveryEpoch) {
 
 TEST_F(TrainCli, EvaluateHeldoutWritesMetricsAndMuraSubmissionCsv) {
   const std::string eval_dir = dir_->path() / "eval";
-  const auto r = run_mura("evaluate --data-dir '" + data() + "' --checkpoint '" + out() +
-                          "/model.ckpt' --split heldout --bootstrap 100 --output-dir '" + eval_dir + "'");
+  const auto r =
+      run_mura("evaluate --data-dir '" + data() + "' --checkpoint '" + out() +
+               "/model.ckpt' --split heldout --bootstrap 100 --output-dir '" + eval_dir + "'");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "study level")) << r.out;
   EXPECT_TRUE(contains(r.out, "95% CI")) << r.out;
@@ -87,9 +90,9 @@ TEST_F(TrainCli, EvaluateHeldoutWritesMetricsAndMuraSubmissionCsv) {
 
 TEST_F(TrainCli, EnsembleYoudenAndFlipTta) {
   const std::string eval_dir = dir_->path() / "eval2";
-  const auto r = run_mura("evaluate --data_dir '" + data() + "' --checkpoint '" + out() + "/model.ckpt' '" +
-                          out() + "/last.ckpt' --threshold youden --tta flip --bootstrap 0 --output_dir '" +
-                          eval_dir + "'");
+  const auto r = run_mura(
+      "evaluate --data_dir '" + data() + "' --checkpoint '" + out() + "/model.ckpt' '" + out() +
+      "/last.ckpt' --threshold youden --tta flip --bootstrap 0 --output_dir '" + eval_dir + "'");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto j = nlohmann::json::parse(read_file(eval_dir + "/metrics.json"));
   EXPECT_EQ(j["checkpoints"].size(), 2u);
@@ -99,40 +102,45 @@ TEST_F(TrainCli, EnsembleYoudenAndFlipTta) {
 
 TEST_F(TrainCli, ResumeContinuesToTheTotalEpochs) {
   auto r = run_mura("train --data-dir '" + data() + "' --load_checkpoint '" + out() +
-                    "/last.ckpt' --epochs 3 --output-dir '" + out() + "' --val-split 0.25 --no-progress --seed 4");
+                    "/last.ckpt' --epochs 3 --output-dir '" + out() +
+                    "' --val-split 0.25 --no-progress --seed 4");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "epoch 3/3")) << r.out;
   EXPECT_FALSE(contains(r.out, "epoch 1/3")) << r.out;
   EXPECT_EQ(lines_of(out() + "/metrics.csv"), 4u);
   // a fresh run into the same folder would destroy the checkpoints: refused
-  r = run_mura("train --data-dir '" + data() + "' --model resnet18 --epochs 1 --output-dir '" + out() + "' --no-progress");
+  r = run_mura("train --data-dir '" + data() + "' --model resnet18 --epochs 1 --output-dir '" +
+               out() + "' --no-progress");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "already holds a training run")) << r.out;
   EXPECT_TRUE(contains(r.out, "--overwrite")) << r.out;
-  r = run_mura("train --data-dir '" + data() + "' --load-checkpoint '" + out() + "/last.ckpt' --epochs 2 --output-dir '" +
-               out() + "' --no-progress");
+  r = run_mura("train --data-dir '" + data() + "' --load-checkpoint '" + out() +
+               "/last.ckpt' --epochs 2 --output-dir '" + out() + "' --no-progress");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "has done 3 epochs already")) << r.out;
 }
 
 TEST_F(TrainCli, ExportedModelAndBadInputs) {
-  auto r = run_mura("export --checkpoint '" + out() + "/model.ckpt' --output '" + out() + "/model.pt'");
+  auto r =
+      run_mura("export --checkpoint '" + out() + "/model.ckpt' --output '" + out() + "/model.pt'");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_GT(fs::file_size(out() + "/model.pt"), 1000000u);
   r = run_mura("evaluate --data-dir '" + data() + "' --checkpoint /no/such.ckpt");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "/no/such.ckpt")) << r.out;
-  r = run_mura("evaluate --data-dir '" + data() + "' --checkpoint '" + out() + "/model.ckpt' --threshold 1.5");
+  r = run_mura("evaluate --data-dir '" + data() + "' --checkpoint '" + out() +
+               "/model.ckpt' --threshold 1.5");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "--threshold")) << r.out;
   r = run_mura("train --data-dir '" + data() + "' --monitor f1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.out, "--monitor")) << r.out;
-  r = run_mura("train --data-dir '" + data() + "' --model vgg16 --epochs 1 --output-dir '" + out() + "/x'");
+  r = run_mura("train --data-dir '" + data() + "' --model vgg16 --epochs 1 --output-dir '" + out() +
+               "/x'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "unknown architecture 'vgg16'")) << r.out;
-  r = run_mura("train --data-dir '" + data() + "' --pretrained '" + data() + "/train_image_paths.csv' --output-dir '" +
-               out() + "/y'");
+  r = run_mura("train --data-dir '" + data() + "' --pretrained '" + data() +
+               "/train_image_paths.csv' --output-dir '" + out() + "/y'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "train_image_paths.csv")) << r.out;
 }
@@ -143,10 +151,11 @@ TEST_F(TrainCli, CtrlCWritesAResumableCheckpoint) {
   // manager does when it signals both the process and its group (the steps, 128 px batches of
   // 16, take longer than that): still one interrupt, which finishes the step and writes
   // last.ckpt (exit code 130). mura used to die on the repeat, without a checkpoint.
-  const auto r = test::run_command("'" + std::string(MURA_BINARY) + "' train --data-dir '" + data() +
-                                   "' --model resnet18 --img-size 128 --batch-size 16 --epochs 500 --output-dir '" +
-                                   run + "' --no-progress --cache memory 2>&1 & pid=$!; sleep 12; "
-                                   "kill -INT $pid; sleep 0.05; kill -INT $pid; wait $pid; echo \"rc=$?\"");
+  const auto r = test::run_command(
+      "'" + std::string(MURA_BINARY) + "' train --data-dir '" + data() +
+      "' --model resnet18 --img-size 128 --batch-size 16 --epochs 500 --output-dir '" + run +
+      "' --no-progress --cache memory 2>&1 & pid=$!; sleep 12; "
+      "kill -INT $pid; sleep 0.05; kill -INT $pid; wait $pid; echo \"rc=$?\"");
   EXPECT_TRUE(contains(r.out, "rc=130")) << r.out;
   EXPECT_TRUE(contains(r.out, "interrupted: wrote")) << r.out;
   const auto info = run_mura("info '" + run + "/last.ckpt'");
@@ -155,10 +164,11 @@ TEST_F(TrainCli, CtrlCWritesAResumableCheckpoint) {
 
 TEST(ConvertWeightsCli, TorchvisionPthBecomesACheckpointAndStartsTraining) {
   test::TempDir tmp;
-  const auto py = test::run_command(std::string(MURA_PYTHON) +
-                                    " -c \"import torch, torchvision; torch.manual_seed(0); "
-                                    "torch.save(torchvision.models.resnet18().state_dict(), '" +
-                                    (tmp / "r18.pth").string() + "', _use_new_zipfile_serialization=False)\"");
+  const auto py =
+      test::run_command(std::string(MURA_PYTHON) +
+                        " -c \"import torch, torchvision; torch.manual_seed(0); "
+                        "torch.save(torchvision.models.resnet18().state_dict(), '" +
+                        (tmp / "r18.pth").string() + "', _use_new_zipfile_serialization=False)\"");
   ASSERT_EQ(py.exit_code, 0) << py.out;
   auto r = run_mura("convert-weights --input '" + (tmp / "r18.pth").string() + "' --output '" +
                     (tmp / "r18.ckpt").string() + "'");
@@ -166,15 +176,17 @@ TEST(ConvertWeightsCli, TorchvisionPthBecomesACheckpointAndStartsTraining) {
   EXPECT_TRUE(contains(r.out, "resnet18, legacy format")) << r.out;
   r = run_mura("info '" + (tmp / "r18.ckpt").string() + "'");
   EXPECT_TRUE(contains(r.out, "resnet18, 1000 output(s)")) << r.out;
-  r = run_mura("convert-weights --arch resnet34 --input '" + (tmp / "r18.pth").string() + "' --output '" +
-               (tmp / "x.ckpt").string() + "'");
+  r = run_mura("convert-weights --arch resnet34 --input '" + (tmp / "r18.pth").string() +
+               "' --output '" + (tmp / "x.ckpt").string() + "'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "holds resnet18 weights, not resnet34")) << r.out;
   EXPECT_FALSE(fs::exists(tmp / "x.ckpt"));
-  r = run_mura("synth --output-dir '" + (tmp / "D").string() + "' --patients 12 --min-size 64 --max-size 80");
+  r = run_mura("synth --output-dir '" + (tmp / "D").string() +
+               "' --patients 12 --min-size 64 --max-size 80");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   r = run_mura("train --data-dir '" + (tmp / "D").string() + "' --model resnet18 --pretrained '" +
-               (tmp / "r18.pth").string() + "' --freeze --img-size 32 --batch-size 4 --epochs 1 --output-dir '" +
+               (tmp / "r18.pth").string() +
+               "' --freeze --img-size 32 --batch-size 4 --epochs 1 --output-dir '" +
                (tmp / "run").string() + "' --val-source valid --no-progress");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "(new head)")) << r.out;

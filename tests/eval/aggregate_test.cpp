@@ -7,22 +7,16 @@
 #include <cmath>
 #include <limits>
 
+#include "../test_util.h"
 #include "mura/util/error.h"
 
 namespace mura::eval {
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using test::contains;
 
 std::string error_of(const std::vector<ImagePrediction>& images) {
-  try {
-    aggregate_studies(images);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test::error_message([&] { aggregate_studies(images); });
 }
 
 TEST(Aggregate, StudyProbabilityIsTheMeanInFirstAppearanceOrder) {
@@ -110,13 +104,8 @@ TEST(Aggregate, PerBodyPartMatchesMetricsOnEachSubset) {
 
 TEST(Aggregate, PerBodyPartErrorsNameThePart) {
   const std::vector<ImagePrediction> images = {{"s1", "XR_HAND", 3, 0.5}};
-  try {
-    per_body_part(images);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "body part XR_HAND: metrics: label at index 0 is 3, expected 0 or 1");
-  }
+  EXPECT_EQ(test::error_message([&] { per_body_part(images); }),
+            "body part XR_HAND: metrics: label at index 0 is 3, expected 0 or 1");
 }
 
 TEST(Aggregate, ImagesThenStudiesEndToEnd) {

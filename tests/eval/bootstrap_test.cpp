@@ -1,22 +1,20 @@
 // Bootstrap confidence intervals: deterministic per seed, the documented procedure, sane
-// coverage, skipped resamples counted, and fast.
+// coverage, skipped resamples counted (its speed: bench/bootstrap_bench.cpp).
 #include "mura/eval/bootstrap.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
+#include "../test_util.h"
 #include "mura/util/error.h"
 #include "mura/util/rng.h"
 
 namespace mura::eval {
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using test::contains;
 
 /// A classifier with signal: positives score higher on average.
 void make_data(std::size_t n, std::uint64_t seed, double pos_rate, std::vector<int>& labels,
@@ -165,18 +163,11 @@ TEST(Bootstrap, BadOptionsAreErrors) {
   EXPECT_THROW(bootstrap_ci(y, s, 0.5, o), Error);
   o.n_resamples = 10;
   o.confidence = 1.0;
-  try {
-    bootstrap_ci(y, s, 0.5, o);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_TRUE(contains(e.what(), "bootstrap: confidence must be in (0, 1)")) << e.what();
-  }
-  try {
-    bootstrap_ci({0, 1}, {0.1}, 0.5);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "bootstrap: 2 labels but 1 scores");
-  }
+  EXPECT_ERROR_CONTAINS(bootstrap_ci(y, s, 0.5, o), "bootstrap: confidence must be in (0, 1)");
+  EXPECT_EQ(test::error_message([] {
+              bootstrap_ci({0, 1}, {0.1}, 0.5);
+            }),
+            "bootstrap: 2 labels but 1 scores");
   EXPECT_THROW(quantile_linear({}, 0.5), Error);
   EXPECT_THROW(quantile_linear({1.0}, 1.5), Error);
 }
@@ -191,18 +182,17 @@ TEST(Bootstrap, QuantileLinearSmallCases) {
   EXPECT_EQ(quantile_linear({7.0}, 0.3), 7.0);
 }
 
-TEST(Bootstrap, ThousandResamplesOf3200ItemsTakeWellUnderASecond) {
+// Its speed is measured by bench/bootstrap_bench.cpp (mura_bench_bootstrap), not here: a
+// wall-clock bound fails on a busy machine and says nothing about correctness.
+TEST(Bootstrap, ThousandResamplesOf3200ItemsAreAllUsed) {
   std::vector<int> y;
   std::vector<double> s;
   make_data(3200, 4, 0.4, y, s);
-  const auto t0 = std::chrono::steady_clock::now();
   const auto r = bootstrap_ci(y, s);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("[ timing   ] bootstrap_ci: 1000 resamples of 3200 items in %.1f ms\n",
-              seconds * 1000.0);
+  EXPECT_EQ(r.n_resamples, 1000u);
   EXPECT_EQ(r.auroc.n_used, 1000u);
-  EXPECT_LT(seconds, 1.0);  // typically a few tens of ms; generous for shared machines
+  EXPECT_EQ(r.auroc.n_skipped, 0u);
+  EXPECT_EQ(r.kappa.n_used, 1000u);
 }
 
 }  // namespace

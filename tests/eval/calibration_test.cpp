@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "../test_util.h"
 #include "mura/util/error.h"
 
 namespace mura::eval {
@@ -62,32 +63,17 @@ TEST(Calibration, CalibratedPredictionsHaveZeroEceAndConfidentMistakesOne) {
 }
 
 TEST(Calibration, BadInputIsAnErrorNamingIt) {
-  const auto message = [](auto&& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_EQ(message([] {
+  using test::error_message;
+  EXPECT_EQ(error_message([] {
               calibration({0, 1}, {0.5});
             }),
             "calibration: 2 labels but 1 probabilities");
-  EXPECT_EQ(message([] { calibration({}, {}); }), "calibration: no items");
-  EXPECT_NE(message([] {
-              calibration({0, 1}, {0.5, 1.5});
-            }).find("at index 1 is not in [0, 1]"),
-            std::string::npos);
-  EXPECT_NE(message([] {
-              calibration({0, 1}, {0.5, std::nan("")});
-            }).find("at index 1"),
-            std::string::npos);
-  EXPECT_NE(message([] {
-              calibration({0, 2}, {0.5, 0.5});
-            }).find("label 2 at index 1"),
-            std::string::npos);
-  EXPECT_EQ(message([] { calibration({0}, {0.5}, 0); }), "calibration: n_bins must be at least 1");
+  EXPECT_EQ(error_message([] { calibration({}, {}); }), "calibration: no items");
+  EXPECT_ERROR_CONTAINS(calibration({0, 1}, {0.5, 1.5}), "at index 1 is not in [0, 1]");
+  EXPECT_ERROR_CONTAINS(calibration({0, 1}, {0.5, std::nan("")}), "at index 1");
+  EXPECT_ERROR_CONTAINS(calibration({0, 2}, {0.5, 0.5}), "label 2 at index 1");
+  EXPECT_EQ(error_message([] { calibration({0}, {0.5}, 0); }),
+            "calibration: n_bins must be at least 1");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "../test_util.h"
 #include "mura/models/registry.h"
 #include "mura/util/error.h"
 
@@ -19,15 +20,8 @@ TEST(Registry, BuildsEveryArchitectureByNameAndSpelling) {
 }
 
 TEST(Registry, UnknownNameListsTheKnownOnes) {
-  try {
-    create_model("vgg16");
-    FAIL();
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("unknown architecture 'vgg16'"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("densenet169"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("resnet50"), std::string::npos) << msg;
-  }
+  EXPECT_ERROR_CONTAINS(create_model("vgg16"), "unknown architecture 'vgg16'", "densenet169",
+                        "resnet50");
   EXPECT_THROW(create_model("resnet18", 0), Error);
 }
 
@@ -107,16 +101,17 @@ TEST(Models, FeatureGridIsWhereTheLastStageLooks) {
     ASSERT_EQ(f.size(2), size / 32) << name;
     const auto grid = m->feature_grid();
     for (const auto& [i, j] : {std::pair<int64_t, int64_t>{4, 7}, {7, 4}}) {
-      const auto g = torch::autograd::grad({f.index({0, torch::indexing::Slice(), i, j}).sum()}, {x},
-                                           /*grad_outputs=*/{}, /*retain_graph=*/true)[0];
+      const auto g =
+          torch::autograd::grad({f.index({0, torch::indexing::Slice(), i, j}).sum()}, {x},
+                                /*grad_outputs=*/{}, /*retain_graph=*/true)[0];
       const auto a = g.abs().sum(1)[0].to(torch::kFloat64);  // [H, W]
       const auto pos = torch::arange(size, torch::kFloat64);
       const double cy = ((a.sum(1) * pos).sum() / a.sum()).item<double>();
       const double cx = ((a.sum(0) * pos).sum() / a.sum()).item<double>();
       const double ey = grid.offset + grid.stride * static_cast<double>(i);
       const double ex = grid.offset + grid.stride * static_cast<double>(j);
-      std::printf("%s cell (%lld, %lld): looks at (%.1f, %.1f), feature_grid says (%.1f, %.1f)\n", name,
-                  static_cast<long long>(i), static_cast<long long>(j), cy, cx, ey, ex);
+      std::printf("%s cell (%lld, %lld): looks at (%.1f, %.1f), feature_grid says (%.1f, %.1f)\n",
+                  name, static_cast<long long>(i), static_cast<long long>(j), cy, cx, ey, ex);
       EXPECT_NEAR(cy, ey, 6.0) << name;
       EXPECT_NEAR(cx, ex, 6.0) << name;
     }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "../test_util.h"
 #include "mura/models/registry.h"
 #include "mura/util/error.h"
 #include "mura/util/precision.h"
@@ -40,6 +41,26 @@ std::shared_ptr<ClassifierImpl> copy_of(ClassifierImpl& src) {
   return m;
 }
 
+/// How many convolutions a BatchNorm directly follows, i.e. how many fold_batchnorm folds:
+/// ResNet: every convolution (the stem, each block's 2 or 3, each downsample). DenseNet: the
+/// stem conv0 (norm0) and each dense layer's conv1 (norm2); a dense layer's conv2 and the
+/// transitions' convolutions come after their BatchNorm (norm1, norm), not before one.
+int convolutions_followed_by_batchnorm(const std::string& arch) {
+  if (arch == "resnet18") return 1 + 8 * 2 + 3;              // 20
+  if (arch == "resnet50") return 1 + 16 * 3 + 4;             // 53
+  if (arch == "densenet121") return 1 + (6 + 12 + 24 + 16);  // 59 of its 120
+  ADD_FAILURE() << "no expected count for " << arch;
+  return -1;
+}
+
+std::vector<std::string> convolutions(torch::nn::Module& m, bool biased) {
+  std::vector<std::string> names;
+  for (const auto& item : m.named_modules("", false))
+    if (auto* c = dynamic_cast<torch::nn::Conv2dImpl*>(item.value().get()))
+      if (c->bias.defined() == biased) names.push_back(item.key());
+  return names;
+}
+
 class FoldedBatchNorm : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(FoldedBatchNorm, EqualsTheUnfoldedModelWithin1e4) {
@@ -54,15 +75,26 @@ TEST_P(FoldedBatchNorm, EqualsTheUnfoldedModelWithin1e4) {
   const auto fa = model->forward_features(x), fb = folded->forward_features(x);
   const double logit_diff = (a - b).abs().max().item<double>();
   const double feature_diff = (fa - fb).abs().max().item<double>();
-  std::printf("%s: folded vs unfolded max |logit diff| %.3g, max |feature diff| %.3g (feature max %.3g)\n",
-              GetParam(), logit_diff, feature_diff, fa.abs().max().item<double>());
+  std::printf(
+      "%s: folded vs unfolded max |logit diff| %.3g, max |feature diff| %.3g (feature max %.3g)\n",
+      GetParam(), logit_diff, feature_diff, fa.abs().max().item<double>());
   EXPECT_LE(logit_diff, 1e-4);
   EXPECT_LE(feature_diff, 1e-4 * std::max(1.0, fa.abs().max().item<double>()));
-  // fewer BatchNorm layers run: the folded convolutions carry biases
-  int biased = 0;
-  for (auto& mod : folded->modules(false))
-    if (auto* c = dynamic_cast<torch::nn::Conv2dImpl*>(mod.get())) biased += c->bias.defined() ? 1 : 0;
-  EXPECT_GT(biased, 0);
+  // Every convolution that a BatchNorm follows is folded into one with a bias; no other
+  // convolution gains one, and none is added or lost.
+  const auto unfolded_convs = convolutions(*model, false);
+  EXPECT_TRUE(convolutions(*model, true).empty()) << "torchvision's convolutions have no bias";
+  const auto biased = convolutions(*folded, true), plain = convolutions(*folded, false);
+  EXPECT_EQ(static_cast<int>(biased.size()), convolutions_followed_by_batchnorm(GetParam()));
+  EXPECT_EQ(biased.size() + plain.size(), unfolded_convs.size());
+  if (std::string(GetParam()).rfind("densenet", 0) == 0) {
+    for (const auto& name : plain)
+      EXPECT_TRUE(test::contains(name, ".conv2") || test::contains(name, "transition"))
+          << name << " should have been folded";
+  } else {
+    EXPECT_TRUE(plain.empty()) << plain.size() << " ResNet convolution(s) left unfolded, first "
+                               << (plain.empty() ? "" : plain[0]);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, FoldedBatchNorm,
@@ -111,7 +143,10 @@ TEST(ChannelsLast, ChangesTheLayoutNotTheOutput) {
   const auto x = torch::randn({2, 3, 64, 64});
   torch::NoGradGuard no_grad;
   const double diff =
-      (model->forward(x) - cl->forward(x.contiguous(torch::MemoryFormat::ChannelsLast))).abs().max().item<double>();
+      (model->forward(x) - cl->forward(x.contiguous(torch::MemoryFormat::ChannelsLast)))
+          .abs()
+          .max()
+          .item<double>();
   std::printf("channels-last vs contiguous: max |logit diff| %.3g\n", diff);
   EXPECT_LE(diff, 1e-4);
 }
@@ -145,35 +180,33 @@ TEST(PrecisionPolicy, AutoPicksBf16OnlyWhereTheHardwareHasIt) {
   EXPECT_EQ(resolve_precision("auto", torch::kCPU, none).precision, Precision::FP32);
   EXPECT_EQ(resolve_precision("auto", torch::kCPU, cpu).precision, Precision::BF16);
   EXPECT_EQ(resolve_precision("AUTO", torch::kCPU, cpu).precision, Precision::BF16);
-  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCUDA, 0), gpu).precision, Precision::BF16);
-  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCUDA, 0), none).precision, Precision::FP32);
+  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCUDA, 0), gpu).precision,
+            Precision::BF16);
+  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCUDA, 0), none).precision,
+            Precision::FP32);
   EXPECT_EQ(resolve_precision("fp32", torch::kCPU, cpu).precision, Precision::FP32);
-  EXPECT_EQ(resolve_precision("bf16", torch::kCPU, none).precision, Precision::BF16);  // emulated, allowed
-  EXPECT_NE(resolve_precision("bf16", torch::kCPU, none).reason.find("emulated"), std::string::npos);
-  EXPECT_EQ(resolve_precision("fp16", torch::Device(torch::kCUDA, 0), none).precision, Precision::FP16);
+  EXPECT_EQ(resolve_precision("bf16", torch::kCPU, none).precision,
+            Precision::BF16);  // emulated, allowed
+  EXPECT_TRUE(test::contains(resolve_precision("bf16", torch::kCPU, none).reason, "emulated"));
+  EXPECT_EQ(resolve_precision("fp16", torch::Device(torch::kCUDA, 0), none).precision,
+            Precision::FP16);
   // --amp: low precision always; fp16 on a GPU without bf16
   EXPECT_EQ(resolve_precision("amp", torch::kCPU, none).precision, Precision::BF16);
-  EXPECT_EQ(resolve_precision("amp", torch::Device(torch::kCUDA, 0), none).precision, Precision::FP16);
-  EXPECT_EQ(resolve_precision("amp", torch::Device(torch::kCUDA, 0), gpu).precision, Precision::BF16);
+  EXPECT_EQ(resolve_precision("amp", torch::Device(torch::kCUDA, 0), none).precision,
+            Precision::FP16);
+  EXPECT_EQ(resolve_precision("amp", torch::Device(torch::kCUDA, 0), gpu).precision,
+            Precision::BF16);
 }
 
 TEST(PrecisionPolicy, ImpossibleChoicesAreErrorsNamingTheFlag) {
   const PrecisionCapabilities cpu{true, false};
-  try {
-    resolve_precision("fp16", torch::kCPU, cpu);
-    FAIL() << "fp16 on a CPU was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--precision fp16 needs a CUDA device"), std::string::npos) << e.what();
-  }
-  try {
-    resolve_precision("int8", torch::kCPU, cpu);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--precision: expected auto, fp32, bf16 or fp16, got 'int8'"),
-              std::string::npos)
-        << e.what();
-  }
-  EXPECT_THROW(resolve_precision("bf16", torch::Device(torch::kCUDA, 0), PrecisionCapabilities{}), Error);
+  EXPECT_ERROR_CONTAINS(resolve_precision("fp16", torch::kCPU, cpu),
+                        "--precision fp16 needs a CUDA device")
+      << "fp16 on a CPU";
+  EXPECT_ERROR_CONTAINS(resolve_precision("int8", torch::kCPU, cpu),
+                        "--precision: expected auto, fp32, bf16 or fp16, got 'int8'");
+  EXPECT_THROW(resolve_precision("bf16", torch::Device(torch::kCUDA, 0), PrecisionCapabilities{}),
+               Error);
   EXPECT_EQ(parse_precision(precision_name(Precision::BF16)), Precision::BF16);
   EXPECT_EQ(parse_precision(precision_name(Precision::FP16)), Precision::FP16);
   EXPECT_EQ(parse_precision(precision_name(Precision::FP32)), Precision::FP32);
@@ -188,7 +221,8 @@ TEST(PrecisionPolicy, DetectionAgreesWithTheCpuFlagsTheKernelReports) {
   std::size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
   std::fclose(f);
-  const bool listed = text.find(" avx512_bf16") != std::string::npos || text.find(" amx_bf16") != std::string::npos;
+  const bool listed =
+      text.find(" avx512_bf16") != std::string::npos || text.find(" amx_bf16") != std::string::npos;
   EXPECT_EQ(cpu_has_native_bf16(), listed);
   std::printf("this CPU computes bf16 natively: %s\n", listed ? "yes" : "no");
 }

@@ -1,7 +1,8 @@
 // Parity with torchvision: for each of the nine architectures, the state-dict keys, shapes
 // and dtypes; eval logits at 224 and 320 after importing state dicts saved in the zip and
-// legacy formats (and, for DenseNet, with legacy key names); train-mode logits and the
-// gradients of named parameters. Fixtures are written at test time by
+// legacy formats, and in a 2017-style file (legacy key names, which only DenseNet's differ
+// from today's, and no num_batches_tracked); train-mode logits and the gradients of named
+// parameters. Fixtures are written at test time by
 // tests/reference/torchvision_parity.py with Debian's python3-torchvision (CTest fixture
 // `parity_fixtures`).
 #include <gtest/gtest.h>
@@ -11,8 +12,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "../test_util.h"
 #include "mura/models/registry.h"
 #include "mura/util/atomic_file.h"
+#include "mura/util/strings.h"
 #include "mura/weights/torchvision.h"
 
 namespace mura {
@@ -75,12 +78,14 @@ TEST_P(Parity, KeysShapesAndDtypesEqualTorchvision) {
   const auto keys = nlohmann::json::parse(read_file(dir() / "keys.json"));
   std::map<std::string, std::pair<std::vector<int64_t>, std::string>> ours;
   for (const auto& t : weights::model_state_dict(*model_))
-    ours[t.name] = {t.tensor.sizes().vec(), t.tensor.dtype() == torch::kInt64 ? "int64" : "float32"};
+    ours[t.name] = {t.tensor.sizes().vec(),
+                    t.tensor.dtype() == torch::kInt64 ? "int64" : "float32"};
   ASSERT_EQ(ours.size(), keys.size());
   for (const auto& k : keys) {
     const std::string name = k[0];
     auto it = ours.find(name);
-    ASSERT_NE(it, ours.end()) << "torchvision key '" << name << "' missing in mura's " << GetParam();
+    ASSERT_NE(it, ours.end()) << "torchvision key '" << name << "' missing in mura's "
+                              << GetParam();
     EXPECT_EQ(it->second.first, k[1].get<std::vector<int64_t>>()) << name;
     EXPECT_EQ(it->second.second, k[2].get<std::string>()) << name;
   }
@@ -97,10 +102,28 @@ TEST_P(Parity, EvalLogitsFromLegacyFormat) {
 }
 
 TEST_P(Parity, EvalLogitsFromLegacyKeyNames) {
-  if (GetParam().rfind("densenet", 0) != 0) return;  // only DenseNet had legacy names
-  const auto report = weights::load_torchvision_weights(*model_, dir() / "weights.legacy_names.pth");
-  EXPECT_GT(report.remapped, 0u);
-  EXPECT_GT(report.defaulted, 0u) << "num_batches_tracked is absent from legacy files";
+  // As torchvision's 2017 files: DenseNet's dense layers had norm.1, conv.1, norm.2, conv.2
+  // (4 + 1 + 4 + 1 tensors per layer, all remapped); ResNet's names never changed (none
+  // remapped). Neither has num_batches_tracked, so every one is defaulted.
+  std::size_t keys = 0, nbt = 0, legacy = 0;
+  for (const auto& t : weights::model_state_dict(*model_)) {
+    ++keys;
+    if (ends_with(t.name, ".num_batches_tracked")) {
+      ++nbt;
+      continue;
+    }
+    if (!test::contains(t.name, "denselayer")) continue;
+    for (const char* part : {".norm1.", ".conv1.", ".norm2.", ".conv2."})
+      if (test::contains(t.name, part)) ++legacy;
+  }
+  const bool densenet = starts_with(GetParam(), "densenet");
+  EXPECT_EQ(legacy > 0, densenet);
+  const auto report =
+      weights::load_torchvision_weights(*model_, dir() / "weights.legacy_names.pth");
+  EXPECT_EQ(report.remapped, legacy);
+  EXPECT_GT(nbt, 0u);
+  EXPECT_EQ(report.defaulted, nbt) << "num_batches_tracked is absent from legacy files";
+  EXPECT_EQ(report.loaded, keys - nbt);
   expect_eval_logits();
 }
 
@@ -129,8 +152,8 @@ TEST_P(Parity, TrainModeLogitsAndGradients) {
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, Parity,
                          ::testing::Values("resnet18", "resnet34", "resnet50", "resnet101",
-                                           "resnet152", "densenet121", "densenet161",
-                                           "densenet169", "densenet201"),
+                                           "resnet152", "densenet121", "densenet161", "densenet169",
+                                           "densenet201"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -8,7 +8,9 @@ For each architecture it writes, into OUTDIR/ARCH/:
   keys.json               state-dict keys in order with shapes and dtypes
   weights.zip.pth         torch.save(model.state_dict()) -- zip format, an OrderedDict
   weights.legacy.pth      the same, _use_new_zipfile_serialization=False (pre-1.6 format)
-  weights.legacy_names.pth  DenseNet only: legacy format with legacy key names (norm.1 ...)
+  weights.legacy_names.pth  like torchvision's 2017 files: legacy format, legacy key names
+                          (DenseNet's norm.1 ...; ResNet's never changed) and no
+                          num_batches_tracked
   tensors.json + *.bin    inputs, eval logits at 224 and 320, train-mode logits and the
                           gradients of a few named parameters (raw little-endian float32)
 The random weights are torchvision's own init (seeded), with BatchNorm running statistics
@@ -60,15 +62,15 @@ def make(arch, outdir):
         json.dump([[k, list(v.shape), str(v.dtype).replace("torch.", "")] for k, v in sd.items()], f)
     torch.save(sd, os.path.join(outdir, "weights.zip.pth"))
     torch.save(sd, os.path.join(outdir, "weights.legacy.pth"), _use_new_zipfile_serialization=False)
-    if arch.startswith("densenet"):
-        from collections import OrderedDict
-        # like torchvision's 2017 DenseNet files: legacy names, and no num_batches_tracked
-        # (BatchNorm gained that buffer in PyTorch 0.4.1)
-        legacy = OrderedDict((legacy_name(k), v) for k, v in sd.items()
-                             if not k.endswith("num_batches_tracked"))
-        assert any(".norm.1." in k for k in legacy)
-        torch.save(legacy, os.path.join(outdir, "weights.legacy_names.pth"),
-                   _use_new_zipfile_serialization=False)
+    # like torchvision's 2017 files (resnet18-5c106cde.pth, densenet121-a639ec97.pth):
+    # legacy key names (only DenseNet's differ), and no num_batches_tracked (BatchNorm
+    # gained that buffer in PyTorch 0.4.1)
+    from collections import OrderedDict
+    legacy = OrderedDict((legacy_name(k), v) for k, v in sd.items()
+                         if not k.endswith("num_batches_tracked"))
+    assert any(".norm.1." in k for k in legacy) == arch.startswith("densenet")
+    torch.save(legacy, os.path.join(outdir, "weights.legacy_names.pth"),
+               _use_new_zipfile_serialization=False)
 
     index = {}
     g = torch.Generator().manual_seed(1)

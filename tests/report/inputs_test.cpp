@@ -12,19 +12,8 @@ namespace mura::report {
 namespace {
 namespace fs = std::filesystem;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using test::contains;
+using test::error_message;
 
 const char* kMinimalMetrics = R"({"format_version": 1, "threshold": 0.5, "per_body_part": {},
   "study": {"auroc": {}, "kappa": {}, "sensitivity": {}, "specificity": {}, "confusion_matrix": [], "classification_report": {}},
@@ -33,27 +22,28 @@ const char* kMinimalMetrics = R"({"format_version": 1, "threshold": 0.5, "per_bo
 TEST(ReportInputs, MetricsJsonIsCheckedAndErrorsNameTheFileAndTheProblem) {
   test::TempDir dir;
   const fs::path f = dir / "metrics.json";
-  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }),
+  EXPECT_TRUE(contains(error_message([&] { read_metrics_json(f); }),
                        f.string() + ": no such file (run 'mura evaluate' first"));
   test::write_text(f, "{\"format_version\": 1,");
-  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }), f.string() + ": not valid JSON"));
+  EXPECT_TRUE(
+      contains(error_message([&] { read_metrics_json(f); }), f.string() + ": not valid JSON"));
   test::write_text(f, "[1, 2]");
-  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }), "expected a JSON object"));
+  EXPECT_TRUE(contains(error_message([&] { read_metrics_json(f); }), "expected a JSON object"));
   test::write_text(f, "{\"study\": {}}");
-  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }), "no format_version"));
+  EXPECT_TRUE(contains(error_message([&] { read_metrics_json(f); }), "no format_version"));
   std::string v2 = kMinimalMetrics;
   v2.replace(v2.find("\"format_version\": 1"), 19, "\"format_version\": 2");
   test::write_text(f, v2);
-  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }),
+  EXPECT_TRUE(contains(error_message([&] { read_metrics_json(f); }),
                        f.string() + ": format_version 2 is not supported"))
-      << error_of([&] { read_metrics_json(f); });
+      << error_message([&] { read_metrics_json(f); });
   test::write_text(f, kMinimalMetrics);
   EXPECT_EQ(read_metrics_json(f)["threshold"], 0.5);
   std::string no_kappa = kMinimalMetrics;
   no_kappa.replace(no_kappa.find("\"kappa\": {}, "), 13, "");
   test::write_text(f, no_kappa);
-  EXPECT_TRUE(contains(error_of([&] { read_metrics_json(f); }), "missing key 'study.kappa'"))
-      << error_of([&] { read_metrics_json(f); });
+  EXPECT_TRUE(contains(error_message([&] { read_metrics_json(f); }), "missing key 'study.kappa'"))
+      << error_message([&] { read_metrics_json(f); });
 }
 
 TEST(ReportInputs, CsvLinesFollowRfc4180Quoting) {
@@ -62,9 +52,9 @@ TEST(ReportInputs, CsvLinesFollowRfc4180Quoting) {
             (std::vector<std::string>{"a,b", "say \"hi\"", "c"}));
   EXPECT_EQ(parse_csv_line("", "x"), (std::vector<std::string>{""}));
   EXPECT_EQ(parse_csv_line("a,", "x"), (std::vector<std::string>{"a", ""}));
-  EXPECT_EQ(error_of([] { parse_csv_line("\"open,b", "f.csv:3"); }),
+  EXPECT_EQ(error_message([] { parse_csv_line("\"open,b", "f.csv:3"); }),
             "f.csv:3: unterminated quoted field");
-  EXPECT_EQ(error_of([] { parse_csv_line("\"a\"b,c", "f.csv:4"); }),
+  EXPECT_EQ(error_message([] { parse_csv_line("\"a\"b,c", "f.csv:4"); }),
             "f.csv:4: text after a closing quote");
 }
 
@@ -85,19 +75,19 @@ TEST(ReportInputs, ImagePredictionsAreReadAndBadRowsNamed) {
   EXPECT_EQ(rows[1].probability, 1e-3);
 
   test::write_text(f, "path,label\n");
-  EXPECT_TRUE(contains(error_of([&] { read_image_predictions(f); }),
+  EXPECT_TRUE(contains(error_message([&] { read_image_predictions(f); }),
                        f.string() + ":1: expected the header"));
   test::write_text(f, "path,body_part,study,label,probability\na,XR_HAND,s,2,0.5\n");
-  EXPECT_EQ(error_of([&] { read_image_predictions(f); }),
+  EXPECT_EQ(error_message([&] { read_image_predictions(f); }),
             f.string() + ":2: label must be 0 or 1, got '2'");
   test::write_text(
       f, "path,body_part,study,label,probability\na,XR_HAND,s,1,0.5\na,XR_HAND,s,1,1.5\n");
-  EXPECT_EQ(error_of([&] { read_image_predictions(f); }),
+  EXPECT_EQ(error_message([&] { read_image_predictions(f); }),
             f.string() + ":3: probability must be a number in [0, 1], got '1.5'");
   test::write_text(f, "path,body_part,study,label,probability\na,XR_HAND,s,1\n");
-  EXPECT_TRUE(contains(error_of([&] { read_image_predictions(f); }), ":2: expected 5 fields"));
+  EXPECT_TRUE(contains(error_message([&] { read_image_predictions(f); }), ":2: expected 5 fields"));
   test::write_text(f, "path,body_part,study,label,probability\n");
-  EXPECT_EQ(error_of([&] { read_image_predictions(f); }), f.string() + ": no predictions");
+  EXPECT_EQ(error_message([&] { read_image_predictions(f); }), f.string() + ": no predictions");
 }
 
 TEST(ReportInputs, TrainingLogKeepsEmptyCellsAsNan) {
@@ -114,9 +104,9 @@ TEST(ReportInputs, TrainingLogKeepsEmptyCellsAsNan) {
   EXPECT_TRUE(log.has("lr"));
   EXPECT_FALSE(log.has("val_study_auc"));
   test::write_text(f, "step,lr\n1,0.1\n");
-  EXPECT_TRUE(contains(error_of([&] { read_training_log(f); }), "no 'epoch' column"));
+  EXPECT_TRUE(contains(error_message([&] { read_training_log(f); }), "no 'epoch' column"));
   test::write_text(f, "epoch,lr\n1,fast\n");
-  EXPECT_EQ(error_of([&] { read_training_log(f); }),
+  EXPECT_EQ(error_message([&] { read_training_log(f); }),
             f.string() + ":2: column 'lr': expected a number, got 'fast'");
 }
 

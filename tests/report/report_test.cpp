@@ -23,9 +23,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::count_of;
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using test::contains;
 
 json num(double v) {
   return std::isnan(v) ? json(nullptr) : json(v);
@@ -264,12 +262,7 @@ TEST(Report, GalleryCasesAreTheMostConfidentOfEachKind) {
 TEST(Report, PredictionsOfAnotherRunAreAnError) {
   ReportContent c = make_content();
   c.images.pop_back();
-  try {
-    render_html(c);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_TRUE(contains(e.what(), "not from the same evaluation")) << e.what();
-  }
+  EXPECT_ERROR_CONTAINS(render_html(c), "not from the same evaluation");
   ReportContent d = make_content();
   for (auto& r : d.images) r.probability = 1.0 - r.probability;  // same counts, reversed ranking
   const std::string html = render_html(d);
@@ -285,14 +278,7 @@ TEST(Report, WriteReportErrorsNameTheFile) {
   app::ReportOptions o;
   o.eval_dir = dir.path().string();
   set_gallery_size(o.gallery, 0);
-  const auto error_of = [&] {
-    try {
-      app::write_report_for(o);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto error_of = [&] { return test::error_message([&] { app::write_report_for(o); }); };
   EXPECT_TRUE(contains(error_of(), (dir / "metrics.json").string() + ": no such file"))
       << error_of();
   json m = make_metrics(make_rows());

@@ -6,18 +6,17 @@
 #include <cmath>
 #include <sstream>
 
+#include "../test_util.h"
 #include "mura/eval/metrics.h"
 #include "mura/util/error.h"
 #include "mura/util/rng.h"
+#include "page_check.h"
 
 namespace mura::report {
 namespace {
 
-std::size_t count(const std::string& s, const std::string& part) {
-  std::size_t n = 0;
-  for (auto p = s.find(part); p != std::string::npos; p = s.find(part, p + part.size())) ++n;
-  return n;
-}
+using test::contains;
+using test::count_of;
 
 /// The d attribute of the first series path named `name`, as (x, y) pixel pairs per
 /// subpath ("M" starts a new one).
@@ -106,7 +105,7 @@ TEST(Svg, RocPathFollowsTheCurveMonotonically) {
   const std::string svg =
       line_chart(o, {{"study", roc.fpr, roc.tpr}}, {{0.3, 0.7, "threshold 0.50"}});
   EXPECT_EQ(svg.rfind("<svg class=\"chart\" id=\"roc\"", 0), 0u) << svg.substr(0, 80);
-  EXPECT_EQ(count(svg, "<svg"), count(svg, "</svg>"));
+  EXPECT_EQ(count_of(svg, "<svg"), count_of(svg, "</svg>"));
   const auto pts = path_points(svg, "study");
   ASSERT_EQ(pts.size(), 1u) << "one unbroken line";
   ASSERT_EQ(pts[0].size(), roc.fpr.size());
@@ -118,9 +117,9 @@ TEST(Svg, RocPathFollowsTheCurveMonotonically) {
   // (0, 0) at the plot's bottom-left, (1, 1) at its top-right.
   EXPECT_LT(pts[0].front().first, pts[0].back().first);
   EXPECT_GT(pts[0].front().second, pts[0].back().second);
-  EXPECT_EQ(count(svg, "class=\"marker\""), 1u);
-  EXPECT_EQ(count(svg, "class=\"diagonal\""), 1u);
-  EXPECT_NE(svg.find("threshold 0.50"), std::string::npos);
+  EXPECT_EQ(count_of(svg, "class=\"marker\""), 1u);
+  EXPECT_EQ(count_of(svg, "class=\"diagonal\""), 1u);
+  EXPECT_TRUE(contains(svg, "threshold 0.50"));
 }
 
 TEST(Svg, NanBreaksTheLineStepsAddCornersAndNamesAreEscaped) {
@@ -130,14 +129,14 @@ TEST(Svg, NanBreaksTheLineStepsAddCornersAndNamesAreEscaped) {
   Series a{"train <loss>", {1, 2, 3, 4, 5}, {1.0, 0.8, std::nan(""), 0.5, 0.4}};
   a.points = true;
   const std::string svg = line_chart(o, {a});
-  EXPECT_EQ(svg.find("<loss>"), std::string::npos);
-  EXPECT_NE(svg.find("train &lt;loss&gt;"), std::string::npos);
-  EXPECT_NE(svg.find("loss &lt;&amp;&gt;"), std::string::npos);
+  EXPECT_FALSE(contains(svg, "<loss>"));
+  EXPECT_TRUE(contains(svg, "train &lt;loss&gt;"));
+  EXPECT_TRUE(contains(svg, "loss &lt;&amp;&gt;"));
   const auto pts = path_points(svg, "train &lt;loss&gt;");
   ASSERT_EQ(pts.size(), 2u);
   EXPECT_EQ(pts[0].size(), 2u);
   EXPECT_EQ(pts[1].size(), 2u);
-  EXPECT_EQ(count(svg, "r=\"2.5\""), 4u) << "a dot per finite point";
+  EXPECT_EQ(count_of(svg, "r=\"2.5\""), 4u) << "a dot per finite point";
 
   Series st{"pr", {1.0, 0.5, 0.0}, {0.5, 0.8, 1.0}};
   st.steps = true;
@@ -170,10 +169,10 @@ TEST(Svg, ReliabilityBarsMatchTheBins) {
   const auto bars =
       svg.substr(svg.find("<g class=\"bars\">"),
                  svg.find("</g>", svg.find("<g class=\"bars\">")) - svg.find("<g class=\"bars\">"));
-  EXPECT_EQ(count(bars, "<rect"), 3u)
+  EXPECT_EQ(count_of(bars, "<rect"), 3u)
       << "bins 1, 8, 9 have a non-zero observed rate; bin 0's is 0 (a flat bar)";
-  EXPECT_EQ(count(svg, "class=\"marker\""), 4u) << "a dot per non-empty bin";
-  EXPECT_EQ(count(svg, "class=\"diagonal\""), 1u);
+  EXPECT_EQ(count_of(svg, "class=\"marker\""), 4u) << "a dot per non-empty bin";
+  EXPECT_EQ(count_of(svg, "class=\"diagonal\""), 1u);
 }
 
 }  // namespace

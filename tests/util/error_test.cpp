@@ -9,6 +9,7 @@
 #include <opencv2/core.hpp>
 #include <string>
 
+#include "../test_util.h"
 #include "mura/data/loader.h"
 #include "mura/explain/gradcam.h"
 #include "mura/train/loss.h"
@@ -20,18 +21,11 @@
 namespace mura {
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(nothing thrown)";
-}
+using test::error_message;
 
 TEST(Errors, CheckThrowsErrorAssertThrowsInternalErrorWithTheLine) {
   EXPECT_THROW(MURA_CHECK(1 + 1 == 3, "--epochs must be at least 1"), Error);
-  EXPECT_EQ(message_of([] { MURA_CHECK(false, "--epochs must be at least 1"); }), "--epochs must be at least 1");
+  EXPECT_EQ(error_message([] { MURA_CHECK(false, "--epochs must be at least 1"); }), "--epochs must be at least 1");
   EXPECT_NO_THROW(MURA_CHECK(true, "never"));
   try {
     MURA_ASSERT(2 < 1, "sizes disagree");
@@ -45,13 +39,13 @@ TEST(Errors, CheckThrowsErrorAssertThrowsInternalErrorWithTheLine) {
 
 TEST(Errors, BoundariesAddContextAndKeepTheKind) {
   EXPECT_THROW(at_boundary("evaluating run/best.ckpt", [] { throw Error("x.csv:3: bad label"); }), Error);
-  EXPECT_EQ(message_of([] { at_boundary("evaluating run/best.ckpt", [] { throw Error("x.csv:3: bad label"); }); }),
+  EXPECT_EQ(error_message([] { at_boundary("evaluating run/best.ckpt", [] { throw Error("x.csv:3: bad label"); }); }),
             "evaluating run/best.ckpt: x.csv:3: bad label");
   EXPECT_THROW(at_boundary("a", [] { MURA_ASSERT(false, ""); }), InternalError);
   // A foreign exception (OpenCV's, c10's) becomes an InternalError naming what mura did.
   EXPECT_THROW(at_boundary("decoding x.png", [] { throw cv::Exception(-215, "assertion", "imdecode", "f.cpp", 1); }),
                InternalError);
-  EXPECT_NE(message_of([] { at_boundary("decoding x.png", [] { throw std::runtime_error("boom"); }); }).find("decoding x.png: boom"),
+  EXPECT_NE(error_message([] { at_boundary("decoding x.png", [] { throw std::runtime_error("boom"); }); }).find("decoding x.png: boom"),
             std::string::npos);
   // Out of memory is the machine's limit, not a bug; a folder that cannot be made names it.
   EXPECT_THROW(at_boundary("training", [] { throw std::bad_alloc(); }), Error);
@@ -67,7 +61,7 @@ TEST(NameTables, ParseIsCaseAndUnderscoreBlindAndNamesTheFlag) {
   EXPECT_EQ(train::loss_names().parse("Weighted-BCE"), train::LossKind::WeightedBce);
   EXPECT_EQ(train::loss_names().canonical("BCE"), "bce");
   EXPECT_EQ(train::loss_name(train::LossKind::Ce), std::string("ce"));
-  EXPECT_EQ(message_of([] { train::loss_names().parse("hinge"); }),
+  EXPECT_EQ(error_message([] { train::loss_names().parse("hinge"); }),
             "--loss: expected weighted-bce, bce or ce, got 'hinge'");
   EXPECT_EQ(explain::parse_cam_method("grad-cam++"), explain::CamMethod::GradCamPlusPlus);
   EXPECT_EQ(data::parse_cache_mode("memory"), data::CacheMode::Memory);
@@ -123,7 +117,7 @@ TEST(Runtime, ResolvesOnceAndRefusesWhatTheMachineCannotDo) {
   EXPECT_THROW(resolve_runtime(o), Error);
   o.precision = "fp32";
   o.device = "tpu";
-  EXPECT_EQ(message_of([&] { resolve_runtime(o); }), "--device: expected auto, cpu or cuda, got 'tpu'");
+  EXPECT_EQ(error_message([&] { resolve_runtime(o); }), "--device: expected auto, cpu or cuda, got 'tpu'");
 }
 
 }  // namespace

@@ -24,22 +24,12 @@ std::string read_bytes(const fs::path& file) {
   return ss.str();
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using test::contains;
 
-/// The message of the mura::Error that reading `bytes` throws ("" and a failure if none).
+/// The message of the mura::Error that reading `bytes` throws (test::error_message: a text
+/// that contains none of the expected fragments when it throws nothing or something else).
 std::string error_reading(const std::string& bytes, const std::string& name = "fixture.pth") {
-  try {
-    read_pth_bytes(bytes, name);
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not a mura::Error: " << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "reading " << name << " did not throw";
-  return "";
+  return test::error_message([&] { read_pth_bytes(bytes, name); });
 }
 
 std::string le32(std::uint32_t v) {
@@ -336,20 +326,8 @@ TEST(PthReader, ReadsTensorsWrappedInRebuildFromTypeV2) {
 TEST(PthReader, MissingFileOrFolderIsNamed) {
   test::TempDir dir;
   const fs::path missing = dir / "nope.pth";
-  try {
-    read_pth(missing);
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_TRUE(contains(e.what(), missing.string())) << e.what();
-    EXPECT_TRUE(contains(e.what(), "cannot read")) << e.what();
-  }
-  try {
-    read_pth(dir.path());
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_TRUE(contains(e.what(), dir.path().string())) << e.what();
-    EXPECT_TRUE(contains(e.what(), "folder")) << e.what();
-  }
+  EXPECT_ERROR_CONTAINS(read_pth(missing), missing.string(), "cannot read");
+  EXPECT_ERROR_CONTAINS(read_pth(dir.path()), dir.path().string(), "folder");
 }
 
 TEST(PthReader, PngTextEmptyAndOtherFilesAreNotPthFiles) {
@@ -358,24 +336,11 @@ TEST(PthReader, PngTextEmptyAndOtherFilesAreNotPthFiles) {
   test::write_png(png);
   const fs::path renamed = dir / "model.pth";
   fs::copy_file(png, renamed);
-  for (const fs::path& f : {png, renamed}) {
-    try {
-      read_pth(f);
-      FAIL() << "no error for " << f;
-    } catch (const Error& e) {
-      EXPECT_TRUE(contains(e.what(), f.string())) << e.what();
-      EXPECT_TRUE(contains(e.what(), "not a PyTorch .pth file")) << e.what();
-      EXPECT_TRUE(contains(e.what(), "PNG")) << e.what();
-    }
-  }
+  for (const fs::path& f : {png, renamed})
+    EXPECT_ERROR_CONTAINS(read_pth(f), f.string(), "not a PyTorch .pth file", "PNG");
   const fs::path text = dir / "notes.pth";
   test::write_text(text, "layer1.0.conv1.weight 1 2 3\n");
-  try {
-    read_pth(text);
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_TRUE(contains(e.what(), text.string() + ": not a PyTorch .pth file")) << e.what();
-  }
+  EXPECT_ERROR_CONTAINS(read_pth(text), text.string() + ": not a PyTorch .pth file");
   EXPECT_TRUE(contains(error_reading(""), "empty file"));
   EXPECT_TRUE(contains(error_reading(""), "not a PyTorch .pth file"));
   // A pickle that is not torch's: pickle.dumps(5, protocol=2).
