@@ -6,6 +6,10 @@
 /// a `collections.OrderedDict` rebuilt through REDUCE/BUILD: "Expected GenericDict but got
 /// None"), which is why this exists.
 ///
+/// Pieces (internal, namespace mura::weights::detail): zip_reader.h (the zip container),
+/// unpickler.h and pickle_value.h (the pickle machine and its values), pth_legacy.h (the legacy
+/// stream), parse_util.h (byte helpers); this file reads the bytes and dispatches.
+///
 /// Containers:
 ///  - Zip (PyTorch >= 1.6 default): `<prefix>/data.pkl` + one stored record
 ///    `<prefix>/data/<key>` per storage. Records must be stored (torch never compresses);
@@ -39,7 +43,7 @@
 /// of a storage is ignored: everything loads to the CPU. Limits: a little-endian host and file;
 /// a tensor may materialise at most max(1 GiB, 4 x file size) bytes (only overlapping/expanded
 /// strides can exceed the file size), so a forged header cannot exhaust memory.
-#include <torch/torch.h>
+#include <ATen/core/Tensor.h>
 
 #include <filesystem>
 #include <string>
@@ -50,7 +54,7 @@ namespace mura::weights {
 /// One tensor of a state dict, in file order.
 struct NamedTensor {
   std::string name;
-  torch::Tensor tensor;
+  at::Tensor tensor;
 };
 
 /// A state dict as read from a torch.save file (order preserved; `_metadata` ignored).
