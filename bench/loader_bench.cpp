@@ -22,8 +22,6 @@
 // Python peer reads the same list); --list-only writes it and measures nothing.
 #include <torch/torch.h>
 
-#include <opencv2/core.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -33,6 +31,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <opencv2/core.hpp>
 #include <set>
 #include <sstream>
 #include <string>
@@ -84,8 +83,8 @@ long parse_long(const std::string& flag, const std::string& v, long lo, long hi)
   errno = 0;
   const long x = std::strtol(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno != 0 || x < lo || x > hi)
-    usage_error(flag + " expects an integer in [" + std::to_string(lo) + ", " +
-                std::to_string(hi) + "], got '" + v + "'");
+    usage_error(flag + " expects an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                "], got '" + v + "'");
   return x;
 }
 
@@ -103,16 +102,26 @@ Args parse_args(int argc, char** argv) {
     }
     if (i + 1 >= argc) usage_error(flag + " needs a value");
     const std::string v = argv[++i];
-    if (flag == "--data-dir") a.data_dir = v;
-    else if (flag == "--split") a.split = v;
-    else if (flag == "--size") a.size = static_cast<int>(parse_long(flag, v, 8, 4096));
-    else if (flag == "--batch-size") a.batch_size = static_cast<int>(parse_long(flag, v, 1, 1 << 16));
-    else if (flag == "--workers") a.workers = static_cast<int>(parse_long(flag, v, 0, 256));
-    else if (flag == "--prefetch") a.prefetch = static_cast<int>(parse_long(flag, v, 1, 1024));
-    else if (flag == "--limit") a.limit = parse_long(flag, v, 1, std::numeric_limits<long>::max());
-    else if (flag == "--epochs") a.epochs = static_cast<int>(parse_long(flag, v, 2, 1000));
-    else if (flag == "--cache-dir") a.cache_dir = v;
-    else if (flag == "--list-out") a.list_out = v;
+    if (flag == "--data-dir")
+      a.data_dir = v;
+    else if (flag == "--split")
+      a.split = v;
+    else if (flag == "--size")
+      a.size = static_cast<int>(parse_long(flag, v, 8, 4096));
+    else if (flag == "--batch-size")
+      a.batch_size = static_cast<int>(parse_long(flag, v, 1, 1 << 16));
+    else if (flag == "--workers")
+      a.workers = static_cast<int>(parse_long(flag, v, 0, 256));
+    else if (flag == "--prefetch")
+      a.prefetch = static_cast<int>(parse_long(flag, v, 1, 1024));
+    else if (flag == "--limit")
+      a.limit = parse_long(flag, v, 1, std::numeric_limits<long>::max());
+    else if (flag == "--epochs")
+      a.epochs = static_cast<int>(parse_long(flag, v, 2, 1000));
+    else if (flag == "--cache-dir")
+      a.cache_dir = v;
+    else if (flag == "--list-out")
+      a.list_out = v;
     else if (flag == "--modes") {
       a.modes.clear();
       std::stringstream ss(v);
@@ -128,8 +137,7 @@ Args parse_args(int argc, char** argv) {
     }
   }
   if (a.data_dir.empty()) usage_error("--data-dir is required");
-  if (a.modes.count("disk") && a.cache_dir.empty())
-    usage_error("mode 'disk' needs --cache-dir");
+  if (a.modes.count("disk") && a.cache_dir.empty()) usage_error("mode 'disk' needs --cache-dir");
   return a;
 }
 

@@ -36,9 +36,10 @@ int main(int argc, char** argv) {
       tensors = pth.tensors.size();
       format = pth.format == mura::weights::PthFormat::Zip ? "zip" : "legacy";
     }
-    std::printf("{\"impl\":\"mura\",\"file\":\"%s\",\"format\":\"%s\",\"arch\":\"%s\",\"tensors\":%zu,"
-                "\"read_s\":%.4f,\"read_and_load_s\":%.4f}\n",
-                file.c_str(), format, arch.c_str(), tensors, best_read, best_total);
+    std::printf(
+        "{\"impl\":\"mura\",\"file\":\"%s\",\"format\":\"%s\",\"arch\":\"%s\",\"tensors\":%zu,"
+        "\"read_s\":%.4f,\"read_and_load_s\":%.4f}\n",
+        file.c_str(), format, arch.c_str(), tensors, best_read, best_total);
   } catch (const mura::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

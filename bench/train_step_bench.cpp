@@ -26,8 +26,8 @@
 
 #include "mura/models/optimize.h"
 #include "mura/models/registry.h"
-#include "mura/util/precision.h"
 #include "mura/util/error.h"
+#include "mura/util/precision.h"
 #include "mura/util/torch_compat.h"
 
 namespace {
@@ -48,15 +48,18 @@ struct Args {
 [[noreturn]] void usage(const std::string& why) {
   if (!why.empty()) std::cerr << "mura_bench_train_step: " << why << "\n";
   std::cerr << "usage: mura_bench_train_step [--arch resnet18] [--img-size 128] [--batch-size 32]\n"
-               "                             [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] [--seed 1]\n"
-               "                             [--precision fp32|bf16|auto] [--amp (= --precision bf16)] [--channels-last]\n";
+               "                             [--steps 20] [--warmup 3] [--threads 0] [--lr 1e-3] "
+               "[--seed 1]\n"
+               "                             [--precision fp32|bf16|auto] [--amp (= --precision "
+               "bf16)] [--channels-last]\n";
   std::exit(why.empty() ? 0 : 2);
 }
 
 long to_long(const std::string& flag, const std::string& v, long lo) {
   char* end = nullptr;
   const long x = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || x < lo) usage(flag + ": expected an integer >= " + std::to_string(lo) + ", got '" + v + "'");
+  if (v.empty() || *end != '\0' || x < lo)
+    usage(flag + ": expected an integer >= " + std::to_string(lo) + ", got '" + v + "'");
   return x;
 }
 
@@ -82,18 +85,27 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(flag + " needs a value");
       value = argv[++i];
     }
-    if (flag == "--arch" || flag == "--model") a.arch = value;
-    else if (flag == "--img-size" || flag == "--img_size" || flag == "--size") a.img_size = static_cast<int>(to_long(flag, value, 32));
-    else if (flag == "--batch-size" || flag == "--batch_size") a.batch_size = static_cast<int>(to_long(flag, value, 2));
-    else if (flag == "--steps") a.steps = static_cast<int>(to_long(flag, value, 1));
-    else if (flag == "--warmup") a.warmup = static_cast<int>(to_long(flag, value, 0));
-    else if (flag == "--threads") a.threads = static_cast<int>(to_long(flag, value, 0));
-    else if (flag == "--precision") a.precision = value;
-    else if (flag == "--seed") a.seed = static_cast<std::uint64_t>(to_long(flag, value, 0));
+    if (flag == "--arch" || flag == "--model")
+      a.arch = value;
+    else if (flag == "--img-size" || flag == "--img_size" || flag == "--size")
+      a.img_size = static_cast<int>(to_long(flag, value, 32));
+    else if (flag == "--batch-size" || flag == "--batch_size")
+      a.batch_size = static_cast<int>(to_long(flag, value, 2));
+    else if (flag == "--steps")
+      a.steps = static_cast<int>(to_long(flag, value, 1));
+    else if (flag == "--warmup")
+      a.warmup = static_cast<int>(to_long(flag, value, 0));
+    else if (flag == "--threads")
+      a.threads = static_cast<int>(to_long(flag, value, 0));
+    else if (flag == "--precision")
+      a.precision = value;
+    else if (flag == "--seed")
+      a.seed = static_cast<std::uint64_t>(to_long(flag, value, 0));
     else if (flag == "--lr") {
       char* end = nullptr;
       a.lr = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end != '\0' || !(a.lr > 0)) usage("--lr: expected a positive number, got '" + value + "'");
+      if (value.empty() || *end != '\0' || !(a.lr > 0))
+        usage("--lr: expected a positive number, got '" + value + "'");
     } else {
       usage("unknown flag " + flag);
     }
@@ -106,8 +118,9 @@ Args parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   try {
-    torch::set_num_threads(a.threads > 0 ? a.threads
-                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    torch::set_num_threads(
+        a.threads > 0 ? a.threads
+                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     torch::manual_seed(a.seed);
     const auto precision = mura::resolve_precision(a.precision, torch::kCPU).precision;
     const bool amp = mura::uses_autocast(precision);
@@ -129,7 +142,8 @@ int main(int argc, char** argv) {
         mura::compat::AutocastGuard autocast(torch::kCPU, torch::kBFloat16, amp);
         logits = model->forward(x);
       }
-      const auto loss = torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat32).select(1, 0), y, w);
+      const auto loss =
+          torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat32).select(1, 0), y, w);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -138,14 +152,18 @@ int main(int argc, char** argv) {
     for (int i = 0; i < a.warmup; ++i) step();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < a.steps; ++i) step();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double images = static_cast<double>(a.steps) * a.batch_size;
-    std::printf("{\"impl\":\"mura\",\"mode\":\"compute-only\",\"arch\":\"%s\",\"img_size\":%d,"
-                "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,\"threads\":%d,\"precision\":\"%s\",\"channels_last\":%s,\"seconds\":%.4f,"
-                "\"s_per_step\":%.4f,\"images_per_s\":%.1f,\"mean_loss\":%.4f}\n",
-                model->arch().c_str(), a.img_size, a.batch_size, a.steps, a.warmup,
-                torch::get_num_threads(), mura::precision_name(precision), a.channels_last ? "true" : "false", secs, secs / a.steps, images / secs,
-                loss_sum / (a.warmup + a.steps));
+    std::printf(
+        "{\"impl\":\"mura\",\"mode\":\"compute-only\",\"arch\":\"%s\",\"img_size\":%d,"
+        "\"batch_size\":%d,\"steps\":%d,\"warmup\":%d,\"threads\":%d,\"precision\":\"%s\","
+        "\"channels_last\":%s,\"seconds\":%.4f,"
+        "\"s_per_step\":%.4f,\"images_per_s\":%.1f,\"mean_loss\":%.4f}\n",
+        model->arch().c_str(), a.img_size, a.batch_size, a.steps, a.warmup,
+        torch::get_num_threads(), mura::precision_name(precision),
+        a.channels_last ? "true" : "false", secs, secs / a.steps, images / secs,
+        loss_sum / (a.warmup + a.steps));
   } catch (const mura::Error& e) {
     std::cerr << "mura_bench_train_step: " << e.what() << "\n";
     return 1;

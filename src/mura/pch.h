@@ -3,11 +3,10 @@
 #pragma once
 #include <torch/torch.h>
 
-#include <opencv2/core.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>

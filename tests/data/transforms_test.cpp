@@ -13,7 +13,8 @@ namespace {
 cv::Mat pattern(int w, int h) {
   cv::Mat m(h, w, CV_8UC1);
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) m.at<unsigned char>(y, x) = static_cast<unsigned char>((x * 9 + y * 4) % 256);
+    for (int x = 0; x < w; ++x)
+      m.at<unsigned char>(y, x) = static_cast<unsigned char>((x * 9 + y * 4) % 256);
   return m;
 }
 

@@ -20,8 +20,8 @@ class PredictCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r =
-        run_mura("synth --output-dir '" + data() + "' --patients 16 --seed 3 --min-size 64 --max-size 96");
+    auto r = run_mura("synth --output-dir '" + data() +
+                      "' --patients 16 --seed 3 --min-size 64 --max-size 96");
     ASSERT_EQ(r.exit_code, 0) << r.out;
     r = run_mura("train --data-dir '" + data() +
                  "' --model resnet18 --img-size 32 --batch-size 8 --epochs 1 " +
@@ -129,8 +129,8 @@ TEST_F(PredictCli, ExplainWritesPanelsOverlayAndRawCamAtTheOriginalSize) {
   const cv::Mat original = cv::imread(img.string(), cv::IMREAD_UNCHANGED);
   const fs::path out = dir_->path() / "cams";
   for (const char* method : {"gradcam", "gradcam++"}) {
-    const auto r = run_mura("explain '" + img.string() + "' --checkpoint '" + ckpt() + "' --output-dir '" +
-                            out.string() + "' --method " + method);
+    const auto r = run_mura("explain '" + img.string() + "' --checkpoint '" + ckpt() +
+                            "' --output-dir '" + out.string() + "' --method " + method);
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   const std::string stem = (out / (first_study().filename().string() + "_image1")).string();

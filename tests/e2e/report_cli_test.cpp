@@ -90,8 +90,8 @@ class ReportCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r =
-        run_mura("synth --output-dir '" + data() + "' --patients 24 --seed 5 --min-size 64 --max-size 96");
+    auto r = run_mura("synth --output-dir '" + data() +
+                      "' --patients 24 --seed 5 --min-size 64 --max-size 96");
     ASSERT_EQ(r.exit_code, 0) << r.out;
     r = run_mura("train --data-dir '" + data() +
                  "' --model resnet18 --img-size 32 --batch-size 8 --epochs 2 " +

@@ -28,8 +28,8 @@ class TrainCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r =
-        run_mura("synth --output-dir '" + data() + "' --patients 40 --seed 9 --min-size 64 --max-size 96");
+    auto r = run_mura("synth --output-dir '" + data() +
+                      "' --patients 40 --seed 9 --min-size 64 --max-size 96");
     ASSERT_EQ(r.exit_code, 0) << r.out;
     r = run_mura("train --data_dir '" + data() +
                  "' --model resnet18 --img_size 32 --batch_size 8 " +

@@ -19,8 +19,9 @@ class GradCamParity : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    const auto r = test::run_command(std::string(MURA_PYTHON) + " '" + MURA_SOURCE_DIR +
-                                     "/tests/reference/gradcam_reference.py' '" + dir_->path().string() + "'");
+    const auto r =
+        test::run_command(std::string(MURA_PYTHON) + " '" + MURA_SOURCE_DIR +
+                          "/tests/reference/gradcam_reference.py' '" + dir_->path().string() + "'");
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -67,7 +68,8 @@ TEST_P(GradCamParity, MatchesTheTorchvisionHookReference) {
     EXPECT_LE((got.probabilities.to(torch::kFloat32) - probs).abs().max().item<double>(), 1e-5);
   }
   EXPECT_TRUE(model->is_training()) << "the model's mode is restored";
-  for (const auto& p : model->parameters()) EXPECT_FALSE(p.grad().defined()) << "no gradient leaks into weights";
+  for (const auto& p : model->parameters())
+    EXPECT_FALSE(p.grad().defined()) << "no gradient leaks into weights";
 }
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, GradCamParity, ::testing::Values("resnet18", "densenet121"),

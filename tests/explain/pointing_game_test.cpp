@@ -49,7 +49,8 @@ TEST(PointingGame, GradCamOfATrainedModelPointsAtTheSyntheticLesions) {
   data::SynthOptions s;
   s.out = tmp / "MURA-synth";
   s.patients = 240;
-  s.valid_fraction = 0.4;  // validation images are cheap (no training): more of them, a steadier figure
+  s.valid_fraction =
+      0.4;  // validation images are cheap (no training): more of them, a steadier figure
   s.seed = 12;
   s.min_side = 160;
   s.max_side = 256;
@@ -59,9 +60,10 @@ TEST(PointingGame, GradCamOfATrainedModelPointsAtTheSyntheticLesions) {
   o.data_dir = s.out.string();
   o.output_dir = (tmp / "run").string();
   o.model = "resnet18";
-  o.image_size = 224;  // layer4 is 7x7: a cell is 32 px of the resized image, the lesion boxes 60-100
+  o.image_size =
+      224;  // layer4 is 7x7: a cell is 32 px of the resized image, the lesion boxes 60-100
   o.batch_size = 16;
-  o.epochs = 5;        // ~125 steps
+  o.epochs = 5;  // ~125 steps
   o.lr = 1e-3;
   // Annealed to the end, and the last weights explained: on data this easy the validation
   // AUROC and loss level out within an epoch or two, so a "best" checkpoint can be one from
@@ -76,7 +78,8 @@ TEST(PointingGame, GradCamOfATrainedModelPointsAtTheSyntheticLesions) {
   const auto ckpt = weights::load_checkpoint(r.last_checkpoint);
   ASSERT_FALSE(r.history.empty());
   const double auc = r.history.back().study_auc;
-  const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double train_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::vector<Lesion> lesions;
   {
@@ -87,7 +90,8 @@ TEST(PointingGame, GradCamOfATrainedModelPointsAtTheSyntheticLesions) {
       const auto f = split(line, ',');
       ASSERT_EQ(f.size(), 5u) << line;
       if (f[0].find("/valid/") == std::string::npos) continue;
-      lesions.push_back({tmp / f[0], std::stoi(f[1]), std::stoi(f[2]), std::stoi(f[3]), std::stoi(f[4])});
+      lesions.push_back(
+          {tmp / f[0], std::stoi(f[1]), std::stoi(f[2]), std::stoi(f[3]), std::stoi(f[4])});
     }
   }
   ASSERT_GE(lesions.size(), 40u);
@@ -130,15 +134,19 @@ TEST(PointingGame, GradCamOfATrainedModelPointsAtTheSyntheticLesions) {
   const int total = static_cast<int>(lesions.size());
   auto pct = [total](int k) { return 100.0 * k / total; };
   chance /= total;
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("model: %s %d px, %lld steps, validation study AUROC %.3f (training %.0f s, all %.0f s)\n",
-              o.model.c_str(), size, static_cast<long long>(r.steps), auc, train_s, seconds);
-  std::printf("pointing game: %d/%d = %.1f%% (the CAM maximum inside the lesion box, abnormal valid images "
-              "with a lesion)\n",
-              hits, total, pct(hits));
-  std::printf("baselines: the CAM mirrored left-right %d/%d = %.1f%%; the image centre %d/%d = %.1f%%; "
-              "a random point %.1f%% (expected)\n",
-              mirror_hits, total, pct(mirror_hits), centre_hits, total, pct(centre_hits), 100 * chance);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "model: %s %d px, %lld steps, validation study AUROC %.3f (training %.0f s, all %.0f s)\n",
+      o.model.c_str(), size, static_cast<long long>(r.steps), auc, train_s, seconds);
+  std::printf(
+      "pointing game: %d/%d = %.1f%% (the CAM maximum inside the lesion box, abnormal valid images "
+      "with a lesion)\n",
+      hits, total, pct(hits));
+  std::printf(
+      "baselines: the CAM mirrored left-right %d/%d = %.1f%%; the image centre %d/%d = %.1f%%; "
+      "a random point %.1f%% (expected)\n",
+      mirror_hits, total, pct(mirror_hits), centre_hits, total, pct(centre_hits), 100 * chance);
   std::printf("for reference, a plain resize of the CAM (cell j at 32 j + 15.5): %d/%d = %.1f%%\n",
               plain_resize_hits, total, pct(plain_resize_hits));
   EXPECT_GE(auc, 0.9) << "the model must have learned the task for its CAM to mean anything";

@@ -1,12 +1,13 @@
 // Mapping a CAM back onto the original image: each cell lands where the model's cell looks
 // (CamGeometry), through the loader's stretch to a square.
+#include "mura/explain/render.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <opencv2/core.hpp>
 
 #include "mura/explain/gradcam.h"
-#include "mura/explain/render.h"
 #include "mura/models/registry.h"
 #include "mura/util/error.h"
 
@@ -41,15 +42,17 @@ TEST(CamToImage, TheMaximumLandsWhereTheCellLooks) {
 TEST(CamToImage, InterpolatesBilinearlyBetweenCellsAndExtendsTheBorders) {
   // Columns 0..3 hold 0, 1, 2, 3 in every row: between cell centres the map is linear.
   auto cam = torch::arange(4, torch::kFloat32).repeat({2, 1});  // [2, 4]
-  const auto m = cam_to_image(cam, {10, 0, 40, 20}, 40, 20);   // input = original size
+  const auto m = cam_to_image(cam, {10, 0, 40, 20}, 40, 20);    // input = original size
   ASSERT_EQ(m.size(), cv::Size(40, 20));
   EXPECT_FLOAT_EQ(m.at<float>(0, 0), 0.0f);
   EXPECT_FLOAT_EQ(m.at<float>(7, 10), 1.0f);
   EXPECT_FLOAT_EQ(m.at<float>(7, 15), 1.5f);
   EXPECT_FLOAT_EQ(m.at<float>(19, 23), 2.3f);
   EXPECT_FLOAT_EQ(m.at<float>(3, 30), 3.0f);
-  EXPECT_FLOAT_EQ(m.at<float>(3, 39), 3.0f) << "beyond the last cell centre: the border cell's value";
-  EXPECT_THROW(cam_to_image(cam, {}, 40, 20), Error) << "a CAM without its input size cannot be placed";
+  EXPECT_FLOAT_EQ(m.at<float>(3, 39), 3.0f)
+      << "beyond the last cell centre: the border cell's value";
+  EXPECT_THROW(cam_to_image(cam, {}, 40, 20), Error)
+      << "a CAM without its input size cannot be placed";
   EXPECT_THROW(cam_to_image(torch::zeros({2, 2, 2}), {10, 0, 40, 20}, 40, 20), Error);
 }
 
@@ -87,8 +90,9 @@ TEST(CamGeometryOfModels, AnEnsembleResamplesEachMemberAtTheFinestMembersCells) 
       for (int64_t j = 0; j < 3; ++j) {
         auto at = [&](int64_t k, double& f) {
           f = k == 1 ? w : 0.0;
-          return k == 0 ? std::pair<int64_t, int64_t>{0, 0} : k == 1 ? std::pair<int64_t, int64_t>{0, 1}
-                                                                      : std::pair<int64_t, int64_t>{1, 1};
+          return k == 0   ? std::pair<int64_t, int64_t>{0, 0}
+                 : k == 1 ? std::pair<int64_t, int64_t>{0, 1}
+                          : std::pair<int64_t, int64_t>{1, 1};
         };
         double fy, fx;
         const auto [y0, y1] = at(i, fy);
@@ -97,7 +101,8 @@ TEST(CamGeometryOfModels, AnEnsembleResamplesEachMemberAtTheFinestMembersCells) 
         auto v = [&](int64_t y, int64_t xx) { return c[y][xx].item<double>(); };
         const double dense = (1 - fy) * ((1 - fx) * v(y0, x0) + fx * v(y0, x1)) +
                              fy * ((1 - fx) * v(y1, x0) + fx * v(y1, x1));
-        EXPECT_NEAR(both.cams[b][i][j].item<double>(), (cr.cams[b][i][j].item<double>() + dense) / 2, 1e-6)
+        EXPECT_NEAR(both.cams[b][i][j].item<double>(),
+                    (cr.cams[b][i][j].item<double>() + dense) / 2, 1e-6)
             << b << " " << i << " " << j;
       }
   EXPECT_TRUE(torch::allclose(both.probabilities, (cr.probabilities + cd.probabilities) / 2));

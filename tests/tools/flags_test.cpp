@@ -58,7 +58,8 @@ TEST(FlagTable, ANameNeverBelongsToTwoDifferentOptionsOfOneCommand) {
   for (CLI::App* sub : subcommands(app)) {
     std::set<std::string> seen;
     for (const CLI::Option* opt : sub->get_options())
-      for (const auto& n : opt->get_lnames()) EXPECT_TRUE(seen.insert(n).second) << sub->get_name() << " --" << n;
+      for (const auto& n : opt->get_lnames())
+        EXPECT_TRUE(seen.insert(n).second) << sub->get_name() << " --" << n;
   }
 }
 
@@ -72,15 +73,16 @@ TEST(FlagTable, SharedFlagsReachEveryCommandThatNeedsThem) {
     for (const auto& u : flags.at(flag)) out.insert(u.command);
     return out;
   };
-  for (const char* c : {"stats", "synth", "convert-weights", "export", "info", "train", "evaluate", "predict", "explain",
-                        "report"}) {
+  for (const char* c : {"stats", "synth", "convert-weights", "export", "info", "train", "evaluate",
+                        "predict", "explain", "report"}) {
     EXPECT_TRUE(commands_of("quiet").count(c)) << c << " lacks --quiet";
     EXPECT_TRUE(commands_of("no-progress").count(c)) << c << " lacks --no-progress";
   }
   for (const char* c : {"train", "evaluate", "predict", "explain", "report"})
     for (const char* f : {"device", "precision", "threads", "workers", "channels-last"})
       EXPECT_TRUE(commands_of(f).count(c)) << c << " lacks --" << f;
-  EXPECT_EQ(commands_of("load-checkpoint"), std::set<std::string>{"train"}) << "--load-checkpoint resumes training only";
+  EXPECT_EQ(commands_of("load-checkpoint"), std::set<std::string>{"train"})
+      << "--load-checkpoint resumes training only";
 }
 
 TEST(FlagTable, TheSeedsSpellingsStillParse) {
@@ -88,12 +90,14 @@ TEST(FlagTable, TheSeedsSpellingsStillParse) {
     std::vector<std::string> args;
   };
   const std::vector<Case> cases = {
-      {{"mura", "train", "--data_dir", "D", "--batch_size", "8", "--load_checkpoint", "C", "--output_dir", "O",
-        "--checkpoint_path", "B", "--val-split", "0.1", "--tasks", "ELBOW", "--num_workers", "1"}},
+      {{"mura", "train", "--data_dir", "D", "--batch_size", "8", "--load_checkpoint", "C",
+        "--output_dir", "O", "--checkpoint_path", "B", "--val-split", "0.1", "--tasks", "ELBOW",
+        "--num_workers", "1"}},
       {{"mura", "train", "--data-dir", "D", "--checkpoint", "B", "--loss", "weighted_bce"}},
       {{"mura", "evaluate", "--data_dir", "D", "--checkpoint_path", "C", "--batch_size", "4"}},
       {{"mura", "predict", "--checkpoint", "C", "--predict", "x.png"}},
-      {{"mura", "explain", "x.png", "--checkpoint", "C", "--output-dir", "O", "--method", "grad-cam"}},
+      {{"mura", "explain", "x.png", "--checkpoint", "C", "--output-dir", "O", "--method",
+        "grad-cam"}},
       {{"mura", "synth", "--output-dir", "D", "--force"}},
   };
   for (const auto& c : cases) {
@@ -124,7 +128,8 @@ TEST(FlagTable, EnumFlagsTakeTheLibrarysNames) {
     add_all_commands(app, run);
     std::vector<const char*> argv;
     for (const auto& a : c) argv.push_back(a.c_str());
-    EXPECT_THROW(app.parse(static_cast<int>(argv.size()), argv.data()), CLI::ParseError) << c[c.size() - 2];
+    EXPECT_THROW(app.parse(static_cast<int>(argv.size()), argv.data()), CLI::ParseError)
+        << c[c.size() - 2];
   }
 }
 
@@ -141,7 +146,8 @@ TEST(FlagTable, TrainAndEvaluateHelpShowEachFlagOnceWithItsDefault) {
       for (const auto& n : opt->get_lnames()) {
         const std::string flag = "--" + n;
         std::size_t count = 0;
-        for (std::size_t pos = r.out.find(flag); pos != std::string::npos; pos = r.out.find(flag, pos + 1)) {
+        for (std::size_t pos = r.out.find(flag); pos != std::string::npos;
+             pos = r.out.find(flag, pos + 1)) {
           const char next = pos + flag.size() < r.out.size() ? r.out[pos + flag.size()] : ' ';
           const char prev = pos > 0 ? r.out[pos - 1] : ' ';
           if ((std::isalnum(static_cast<unsigned char>(next)) || next == '-' || next == '_') ||
@@ -157,8 +163,11 @@ TEST(FlagTable, TrainAndEvaluateHelpShowEachFlagOnceWithItsDefault) {
       const std::string d = opt->get_default_str();
       EXPECT_FALSE(d.empty()) << command << " " << flag << " shows no default";
       const std::size_t at = r.out.find(flag);
-      const std::string line = at == std::string::npos ? "" : r.out.substr(at, r.out.find('\n', at) - at);
-      if (!d.empty()) EXPECT_NE(line.find(d), std::string::npos) << command << " --help: " << line << " lacks " << d;
+      const std::string line =
+          at == std::string::npos ? "" : r.out.substr(at, r.out.find('\n', at) - at);
+      if (!d.empty())
+        EXPECT_NE(line.find(d), std::string::npos)
+            << command << " --help: " << line << " lacks " << d;
     }
   }
 }

@@ -12,8 +12,8 @@ namespace {
 
 TEST(Loss, MuraClassWeightsFollowThePaper) {
   // XR_WRIST: 3 abnormal, 1 normal; XR_HAND: 1 abnormal, 4 normal
-  const std::vector<std::string> parts = {"XR_WRIST", "XR_WRIST", "XR_WRIST", "XR_WRIST",
-                                          "XR_HAND",  "XR_HAND",  "XR_HAND",  "XR_HAND", "XR_HAND"};
+  const std::vector<std::string> parts = {"XR_WRIST", "XR_WRIST", "XR_WRIST", "XR_WRIST", "XR_HAND",
+                                          "XR_HAND",  "XR_HAND",  "XR_HAND",  "XR_HAND"};
   const std::vector<int> labels = {1, 1, 1, 0, 1, 0, 0, 0, 0};
   const auto w = mura_class_weights(parts, labels);
   // w1 = N/(A+N), w0 = A/(A+N)
@@ -34,8 +34,9 @@ TEST(Loss, WeightedBceEqualsTheHandComputedMean) {
     return -(y * std::log(p) + (1 - y) * std::log(1 - p));
   };
   // part A: A=1, N=2 -> w1 = 2/3, w0 = 1/3; part B: A=1, N=0 -> w1 = 0, w0 = 1
-  const double expect = (2.0 / 3 * bce(0.3, 1) + 1.0 / 3 * bce(-1.2, 0) + 1.0 / 3 * bce(2.0, 0) +
-                         0.0 * bce(0.7, 1)) / 4;
+  const double expect =
+      (2.0 / 3 * bce(0.3, 1) + 1.0 / 3 * bce(-1.2, 0) + 1.0 / 3 * bce(2.0, 0) + 0.0 * bce(0.7, 1)) /
+      4;
   EXPECT_NEAR(got, expect, 1e-6);
 }
 

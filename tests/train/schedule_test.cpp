@@ -11,7 +11,8 @@
 namespace mura::train {
 namespace {
 
-std::vector<double> python_lrs(const std::string& scheduler_ctor, const std::vector<double>& metrics) {
+std::vector<double> python_lrs(const std::string& scheduler_ctor,
+                               const std::vector<double>& metrics) {
   std::ostringstream py;
   py << "import torch\n"
      << "p = torch.nn.Parameter(torch.zeros(1))\n"
@@ -23,7 +24,8 @@ std::vector<double> python_lrs(const std::string& scheduler_ctor, const std::vec
      << "    opt.step()\n"
      << "    s.step(m) if isinstance(s, torch.optim.lr_scheduler.ReduceLROnPlateau) else s.step()\n"
      << "    print(repr(opt.param_groups[0]['lr']))\n";
-  const auto r = test::run_command(std::string(MURA_PYTHON) + " -c \"" + py.str() + "\" 2>/dev/null");
+  const auto r =
+      test::run_command(std::string(MURA_PYTHON) + " -c \"" + py.str() + "\" 2>/dev/null");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   std::vector<double> out;
   std::istringstream in(r.out);
@@ -33,7 +35,8 @@ std::vector<double> python_lrs(const std::string& scheduler_ctor, const std::vec
 }
 
 TEST(Schedule, PlateauMatchesPyTorchMaximising) {
-  const std::vector<double> auc = {0.70, 0.75, 0.75, 0.7501, 0.74, 0.80, 0.79, 0.79, 0.79, 0.81, 0.80, 0.80};
+  const std::vector<double> auc = {0.70, 0.75, 0.75, 0.7501, 0.74, 0.80,
+                                   0.79, 0.79, 0.79, 0.81,   0.80, 0.80};
   const auto expect = python_lrs(
       "torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode='max', factor=0.1, patience=1)", auc);
   SchedulerOptions o;
@@ -48,7 +51,8 @@ TEST(Schedule, PlateauMatchesPyTorchMaximising) {
 }
 
 TEST(Schedule, PlateauMatchesPyTorchMinimisingWithCooldownAndMinLr) {
-  const std::vector<double> loss = {1.0, 0.9, 0.95, 0.97, 0.99, 0.89, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96};
+  const std::vector<double> loss = {1.0,  0.9,  0.95, 0.97, 0.99, 0.89,
+                                    0.91, 0.92, 0.93, 0.94, 0.95, 0.96};
   const auto expect = python_lrs(
       "torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode='min', factor=0.5, patience=2, "
       "cooldown=1, min_lr=3e-4)",

@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_util.h"
-#include "mura/data/synth.h"
 #include "mura/app/evaluation.h"
 #include "mura/app/training.h"
+#include "mura/data/synth.h"
 #include "mura/models/registry.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
@@ -200,7 +200,8 @@ TEST(Training, CheckpointsRecordThePrecisionAndMemoryFormat) {
   TrainOptions o = tiny(data, tmp / "fp16");
   o.runtime.precision = "fp16";
   o.runtime.device = "cpu";
-  EXPECT_ERROR_CONTAINS(app::run_training(o), "--precision fp16 needs a CUDA device") << "fp16 on a CPU";
+  EXPECT_ERROR_CONTAINS(app::run_training(o), "--precision fp16 needs a CUDA device")
+      << "fp16 on a CPU";
 }
 
 TEST(Training, BadOptionsAreErrors) {

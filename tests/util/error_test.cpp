@@ -25,7 +25,8 @@ using test::error_message;
 
 TEST(Errors, CheckThrowsErrorAssertThrowsInternalErrorWithTheLine) {
   EXPECT_THROW(MURA_CHECK(1 + 1 == 3, "--epochs must be at least 1"), Error);
-  EXPECT_EQ(error_message([] { MURA_CHECK(false, "--epochs must be at least 1"); }), "--epochs must be at least 1");
+  EXPECT_EQ(error_message([] { MURA_CHECK(false, "--epochs must be at least 1"); }),
+            "--epochs must be at least 1");
   EXPECT_NO_THROW(MURA_CHECK(true, "never"));
   try {
     MURA_ASSERT(2 < 1, "sizes disagree");
@@ -38,20 +39,29 @@ TEST(Errors, CheckThrowsErrorAssertThrowsInternalErrorWithTheLine) {
 }
 
 TEST(Errors, BoundariesAddContextAndKeepTheKind) {
-  EXPECT_THROW(at_boundary("evaluating run/best.ckpt", [] { throw Error("x.csv:3: bad label"); }), Error);
-  EXPECT_EQ(error_message([] { at_boundary("evaluating run/best.ckpt", [] { throw Error("x.csv:3: bad label"); }); }),
+  EXPECT_THROW(at_boundary("evaluating run/best.ckpt", [] { throw Error("x.csv:3: bad label"); }),
+               Error);
+  EXPECT_EQ(error_message([] {
+              at_boundary("evaluating run/best.ckpt", [] { throw Error("x.csv:3: bad label"); });
+            }),
             "evaluating run/best.ckpt: x.csv:3: bad label");
   EXPECT_THROW(at_boundary("a", [] { MURA_ASSERT(false, ""); }), InternalError);
   // A foreign exception (OpenCV's, c10's) becomes an InternalError naming what mura did.
-  EXPECT_THROW(at_boundary("decoding x.png", [] { throw cv::Exception(-215, "assertion", "imdecode", "f.cpp", 1); }),
+  EXPECT_THROW(at_boundary("decoding x.png",
+                           [] { throw cv::Exception(-215, "assertion", "imdecode", "f.cpp", 1); }),
                InternalError);
-  EXPECT_NE(error_message([] { at_boundary("decoding x.png", [] { throw std::runtime_error("boom"); }); }).find("decoding x.png: boom"),
+  EXPECT_NE(error_message([] {
+              at_boundary("decoding x.png", [] { throw std::runtime_error("boom"); });
+            }).find("decoding x.png: boom"),
             std::string::npos);
   // Out of memory is the machine's limit, not a bug; a folder that cannot be made names it.
   EXPECT_THROW(at_boundary("training", [] { throw std::bad_alloc(); }), Error);
-  EXPECT_THROW(at_boundary("writing", [] {
-                 throw std::filesystem::filesystem_error("cannot create", "/ro/x", std::make_error_code(std::errc::read_only_file_system));
-               }),
+  EXPECT_THROW(at_boundary("writing",
+                           [] {
+                             throw std::filesystem::filesystem_error(
+                                 "cannot create", "/ro/x",
+                                 std::make_error_code(std::errc::read_only_file_system));
+                           }),
                Error);
   EXPECT_EQ(at_boundary("adding", [] { return 41 + 1; }), 42);
 }
@@ -117,7 +127,8 @@ TEST(Runtime, ResolvesOnceAndRefusesWhatTheMachineCannotDo) {
   EXPECT_THROW(resolve_runtime(o), Error);
   o.precision = "fp32";
   o.device = "tpu";
-  EXPECT_EQ(error_message([&] { resolve_runtime(o); }), "--device: expected auto, cpu or cuda, got 'tpu'");
+  EXPECT_EQ(error_message([&] { resolve_runtime(o); }),
+            "--device: expected auto, cpu or cuda, got 'tpu'");
 }
 
 }  // namespace

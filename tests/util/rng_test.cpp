@@ -59,7 +59,11 @@ TEST(Rng, ShuffleIsADeterministicPermutation) {
   Rng(5).shuffle(v);
   Rng(5).shuffle(w);
   EXPECT_EQ(v, w);
-  EXPECT_NE(v, [] { std::vector<int> s(50); std::iota(s.begin(), s.end(), 0); return s; }());
+  EXPECT_NE(v, [] {
+    std::vector<int> s(50);
+    std::iota(s.begin(), s.end(), 0);
+    return s;
+  }());
   std::sort(v.begin(), v.end());
   for (int i = 0; i < 50; ++i) EXPECT_EQ(v[i], i);
 }

@@ -41,14 +41,16 @@ TEST_P(Export, PythonRunsItAndAgreesWithTheCppModel) {
     torch::NoGradGuard g;
     ckpt.model->eval();
     const auto logits = ckpt.model->forward(x);
-    expect = n_out == 1 ? torch::sigmoid(logits.select(1, 0)) : torch::softmax(logits, 1).select(1, 1);
+    expect =
+        n_out == 1 ? torch::sigmoid(logits.select(1, 0)) : torch::softmax(logits, 1).select(1, 1);
   }
-  write_file_atomic(tmp / "x.bin", std::string_view(reinterpret_cast<const char*>(x.data_ptr<float>()),
-                                                    x.numel() * sizeof(float)));
+  write_file_atomic(tmp / "x.bin",
+                    std::string_view(reinterpret_cast<const char*>(x.data_ptr<float>()),
+                                     x.numel() * sizeof(float)));
   const auto r = test::run_command(std::string(MURA_PYTHON) + " '" + MURA_SOURCE_DIR +
-                                   "/tests/reference/run_torchscript.py' '" + (tmp / "model.pt").string() +
-                                   "' '" + (tmp / "x.bin").string() + "' 3 64 64 '" +
-                                   (tmp / "y.bin").string() + "' 2>/dev/null");
+                                   "/tests/reference/run_torchscript.py' '" +
+                                   (tmp / "model.pt").string() + "' '" + (tmp / "x.bin").string() +
+                                   "' 3 64 64 '" + (tmp / "y.bin").string() + "' 2>/dev/null");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto meta = nlohmann::json::parse(r.out);
   EXPECT_EQ(meta["architecture"], arch);
@@ -69,7 +71,9 @@ TEST_P(Export, PythonRunsItAndAgreesWithTheCppModel) {
 INSTANTIATE_TEST_SUITE_P(Models, Export,
                          ::testing::Values(std::make_pair(std::string("resnet18"), int64_t{1}),
                                            std::make_pair(std::string("densenet121"), int64_t{2})),
-                         [](const auto& info) { return info.param.first + "_" + std::to_string(info.param.second); });
+                         [](const auto& info) {
+                           return info.param.first + "_" + std::to_string(info.param.second);
+                         });
 
 }  // namespace
 }  // namespace mura::weights

@@ -26,13 +26,17 @@ void ConsoleSink::progress(const ProgressEvent& e) {
   if (!tty_ && !milestone && e.done != e.total) return;
   last_decile_ = decile;
   const double ips = e.seconds > 0 ? static_cast<double>(e.images) / e.seconds : 0;
-  const double eta = e.done > 0 ? e.seconds / static_cast<double>(e.done) * static_cast<double>(e.total - e.done) : 0;
+  const double eta =
+      e.done > 0 ? e.seconds / static_cast<double>(e.done) * static_cast<double>(e.total - e.done)
+                 : 0;
   const int width = 24, filled = static_cast<int>(width * e.done / e.total);
-  std::string head = e.epochs > 0 ? "epoch " + std::to_string(e.epoch) + "/" + std::to_string(e.epochs) : e.stage;
+  std::string head =
+      e.epochs > 0 ? "epoch " + std::to_string(e.epoch) + "/" + std::to_string(e.epochs) : e.stage;
   char loss[32] = "";
   if (!std::isnan(e.loss)) std::snprintf(loss, sizeof loss, " loss %.4f", e.loss);
-  std::fprintf(stderr, "%s%s [%s%s] %zu/%zu%s %.1f img/s ETA %d:%02d%s", tty_ ? "\r" : "", head.c_str(),
-               std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), e.done, e.total, loss, ips,
+  std::fprintf(stderr, "%s%s [%s%s] %zu/%zu%s %.1f img/s ETA %d:%02d%s", tty_ ? "\r" : "",
+               head.c_str(), std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), e.done, e.total, loss, ips,
                static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, tty_ ? "" : "\n");
   bar_open_ = tty_;
   if (tty_ && e.done == e.total) end_bar();

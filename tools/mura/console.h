@@ -8,8 +8,8 @@
 namespace mura::cli {
 
 struct ConsoleOptions {
-  bool quiet = false;     ///< --quiet: only results, warnings and errors
-  bool progress = true;   ///< --no-progress: no bar (epoch lines and notes stay)
+  bool quiet = false;    ///< --quiet: only results, warnings and errors
+  bool progress = true;  ///< --no-progress: no bar (epoch lines and notes stay)
 };
 
 /// Progress: redrawn in place on a terminal, a line every ~10% otherwise (logs, CI).

@@ -26,8 +26,7 @@ int run_convert(const ConvertOptions& o) {
   std::string arch;
   if (o.arch.empty()) {
     const auto guess = weights::guess_architecture(file.tensors);
-    if (!guess)
-      throw Error(o.input + ": cannot tell the architecture from the keys; pass --arch");
+    if (!guess) throw Error(o.input + ": cannot tell the architecture from the keys; pass --arch");
     arch = *guess;
   } else {
     try {
@@ -63,14 +62,16 @@ int run_convert(const ConvertOptions& o) {
 void add_convert_weights_command(CLI::App& app, Runner& run) {
   auto o = std::make_shared<ConvertOptions>();
   CLI::App* sub = app.add_subcommand(
-      "convert-weights", "convert a torchvision .pth state dict (zip or legacy format) to a mura checkpoint");
+      "convert-weights",
+      "convert a torchvision .pth state dict (zip or legacy format) to a mura checkpoint");
   sub->add_option("--arch,--model", o->arch,
                   "architecture (resnet18..152, densenet121..201); default: guessed from the file");
   sub->add_option("--input,-i", o->input, "the .pth file")->required();
   add_out_file_flag(*sub, o->output, /*required=*/true);
   add_console_flags(*sub, o->console);
-  sub->add_option("--num-outputs,--num_outputs", o->num_outputs,
-                  "head size of the checkpoint (1 for the MURA paper's sigmoid); default: the file's")
+  sub->add_option(
+         "--num-outputs,--num_outputs", o->num_outputs,
+         "head size of the checkpoint (1 for the MURA paper's sigmoid); default: the file's")
       ->check(CLI::Range(1, 100000));
   add_image_size_flag(*sub, o->image_size);
   sub->get_option("--img-size")->capture_default_str();

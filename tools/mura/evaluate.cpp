@@ -28,11 +28,13 @@ void add_evaluate_command(CLI::App& app, Runner& run) {
   add_split_flag(*sub, o->split, eval::evaluation_split_names());
   add_threshold_flag(*sub, o->threshold);
   add_tta_flag(*sub, o->tta_flip);
-  sub->add_option("--bootstrap", o->bootstrap, "bootstrap resamples for the 95% intervals (0: off)");
+  sub->add_option("--bootstrap", o->bootstrap,
+                  "bootstrap resamples for the 95% intervals (0: off)");
   add_seed_flag(*sub, o->seed);
   add_batch_size_flag(*sub, o->batch_size);
   add_runtime_flags(*sub, o->runtime, {/*fold_batchnorm=*/true, /*deterministic=*/false});
-  sub->add_option("--report", *report_path, "also write a self-contained HTML report here (what 'mura report' writes)")
+  sub->add_option("--report", *report_path,
+                  "also write a self-contained HTML report here (what 'mura report' writes)")
       ->default_str("none");
   add_gallery_flags(*sub, *gallery, *gallery_size);
   add_console_flags(*sub, *console);

@@ -1,10 +1,11 @@
 // mura export: checkpoint -> TorchScript module (probabilities, with embedded metadata).
+#include "mura/weights/export.h"
+
 #include <iostream>
 #include <memory>
 
 #include "cli.h"
 #include "flags.h"
-#include "mura/weights/export.h"
 
 namespace mura::cli {
 

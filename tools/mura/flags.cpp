@@ -8,7 +8,8 @@ namespace mura::cli {
 namespace {
 
 const char* const kCheckpointHelp =
-    "the run's model file (mura checkpoint): train writes it, evaluate/predict/explain/report/export/info read it "
+    "the run's model file (mura checkpoint): train writes it, "
+    "evaluate/predict/explain/report/export/info read it "
     "(several: an ensemble, mean probability)";
 
 template <class E>
@@ -21,7 +22,8 @@ std::string choices_of(const NameTable<E>& t) {
 CLI::Validator name_choice(const NameTable<std::string>& table) {
   return CLI::Validator(
       [&table](std::string& value) -> std::string {
-        if (!table.accepts(value)) return "expected " + join_choices(table.choices()) + ", got '" + value + "'";
+        if (!table.accepts(value))
+          return "expected " + join_choices(table.choices()) + ", got '" + value + "'";
         value = table.canonical(value);
         return "";
       },
@@ -29,8 +31,9 @@ CLI::Validator name_choice(const NameTable<std::string>& table) {
 }
 
 void add_data_dir_flag(CLI::App& sub, std::string& dir, bool required) {
-  auto* o = sub.add_option("--data-dir,--data_dir", dir,
-                           "data set in the MURA-v1.1 layout: the root (with train_image_paths.csv ...) or its parent");
+  auto* o = sub.add_option(
+      "--data-dir,--data_dir", dir,
+      "data set in the MURA-v1.1 layout: the root (with train_image_paths.csv ...) or its parent");
   if (required) o->required();
 }
 
@@ -42,37 +45,38 @@ void add_tasks_flag(CLI::App& sub, std::vector<std::string>& tasks) {
 
 void add_skip_bad_flag(CLI::App& sub, bool& skip_bad) {
   sub.add_flag("--skip-bad,--skip_bad", skip_bad,
-               "skip bad data set entries (missing images, malformed lines, label mismatches) and print their "
+               "skip bad data set entries (missing images, malformed lines, label mismatches) and "
+               "print their "
                "counts, instead of failing");
 }
 
 void add_split_flag(CLI::App& sub, std::string& split, const NameTable<std::string>& names) {
   sub.add_option("--split", split,
-                 "which part of the data set: train or valid (the official splits), heldout (the checkpoint's "
+                 "which part of the data set: train or valid (the official splits), heldout (the "
+                 "checkpoint's "
                  "patient-level validation part of train)")
       ->transform(name_choice(names));
 }
 
 void add_checkpoints_in_flag(CLI::App& sub, std::vector<std::string>& paths, bool required) {
-  auto* o = sub.add_option("--checkpoint,--checkpoint_path,--checkpoint-path", paths,
-                           kCheckpointHelp)
-                ->take_all();
+  auto* o =
+      sub.add_option("--checkpoint,--checkpoint_path,--checkpoint-path", paths, kCheckpointHelp)
+          ->take_all();
   if (required) o->required();
 }
 
 CLI::Option* add_checkpoint_in_flag(CLI::App& sub, std::string& path) {
-  return sub.add_option("--checkpoint,--checkpoint_path,--checkpoint-path", path,
-                        kCheckpointHelp);
+  return sub.add_option("--checkpoint,--checkpoint_path,--checkpoint-path", path, kCheckpointHelp);
 }
 
 void add_checkpoint_out_flag(CLI::App& sub, std::string& path) {
-  sub.add_option("--checkpoint,--checkpoint_path,--checkpoint-path", path,
-                 kCheckpointHelp)
+  sub.add_option("--checkpoint,--checkpoint_path,--checkpoint-path", path, kCheckpointHelp)
       ->default_str("OUTPUT_DIR/best.ckpt");
 }
 
 void add_output_dir_flag(CLI::App& sub, std::string& dir, bool required) {
-  auto* o = sub.add_option("--output-dir,--output_dir", dir, "the folder this command writes its files into");
+  auto* o = sub.add_option("--output-dir,--output_dir", dir,
+                           "the folder this command writes its files into");
   if (required) o->required();
 }
 
@@ -82,32 +86,40 @@ void add_out_file_flag(CLI::App& sub, std::string& file, bool required) {
 }
 
 void add_overwrite_flag(CLI::App& sub, bool& overwrite) {
-  sub.add_flag("--overwrite,--force", overwrite, "replace what an earlier run left in the output place");
+  sub.add_flag("--overwrite,--force", overwrite,
+               "replace what an earlier run left in the output place");
 }
 
 void add_batch_size_flag(CLI::App& sub, int& batch_size) {
-  sub.add_option("--batch-size,--batch_size", batch_size, "images per batch")->check(CLI::Range(1, 65536));
+  sub.add_option("--batch-size,--batch_size", batch_size, "images per batch")
+      ->check(CLI::Range(1, 65536));
 }
 
 void add_seed_flag(CLI::App& sub, std::uint64_t& seed) {
-  sub.add_option("--seed", seed, "seed of everything random the command does (same seed, same result)");
+  sub.add_option("--seed", seed,
+                 "seed of everything random the command does (same seed, same result)");
 }
 
 void add_image_size_flag(CLI::App& sub, int& size) {
-  sub.add_option("--img-size,--img_size,--image-size", size, "model input size, px (224; 320 in the MURA paper)")
+  sub.add_option("--img-size,--img_size,--image-size", size,
+                 "model input size, px (224; 320 in the MURA paper)")
       ->check(CLI::Range(16, 2048));
 }
 
-void add_json_flag(CLI::App& sub, bool& json) { sub.add_flag("--json", json, "print JSON instead of a table"); }
+void add_json_flag(CLI::App& sub, bool& json) {
+  sub.add_flag("--json", json, "print JSON instead of a table");
+}
 
 void add_threshold_flag(CLI::App& sub, std::string& threshold) {
   sub.add_option("--threshold", threshold,
-                 "decision threshold on P(abnormal): a number in (0, 1); evaluate also takes youden (chosen on "
+                 "decision threshold on P(abnormal): a number in (0, 1); evaluate also takes "
+                 "youden (chosen on "
                  "the evaluated studies)");
 }
 
 void add_tta_flag(CLI::App& sub, bool& flip) {
-  static const NameTable<std::string> tta("--tta", {{"none", "none", {"off"}}, {"flip", "flip", {"hflip"}}});
+  static const NameTable<std::string> tta("--tta",
+                                          {{"none", "none", {"off"}}, {"flip", "flip", {"hflip"}}});
   sub.add_option_function<std::string>(
          "--tta", [&flip](const std::string& v) { flip = tta.canonical(v) == "flip"; },
          "test-time augmentation: none, or flip (mean with the mirrored image)")
@@ -119,22 +131,27 @@ void add_runtime_flags(CLI::App& sub, RuntimeOptions& rt, RuntimeFlags which) {
   sub.add_option("--device", rt.device, "where the model runs: auto (CUDA when present), cpu, cuda")
       ->transform(name_choice(device_names()));
   sub.add_option("--precision", rt.precision,
-                 "auto (bf16 where the CPU/GPU computes it natively, else fp32), fp32, bf16, fp16 (CUDA; training "
+                 "auto (bf16 where the CPU/GPU computes it natively, else fp32), fp32, bf16, fp16 "
+                 "(CUDA; training "
                  "uses loss scaling), amp (low precision even where auto would not)")
       ->transform(name_choice(precision_request_names()));
-  sub.add_flag_callback("--amp", [&rt] { rt.precision = "amp"; },
-                        "mixed precision: bf16 autocast (fp16 on a GPU without bf16), as precision amp");
+  sub.add_flag_callback(
+      "--amp", [&rt] { rt.precision = "amp"; },
+      "mixed precision: bf16 autocast (fp16 on a GPU without bf16), as precision amp");
   sub.add_flag("--channels-last,!--no-channels-last", rt.channels_last,
                "channels-last memory format for the model and its batches");
-  sub.add_option("--threads", rt.threads, "compute threads (0: chosen from the cores)")->check(CLI::Range(0, 1024));
+  sub.add_option("--threads", rt.threads, "compute threads (0: chosen from the cores)")
+      ->check(CLI::Range(0, 1024));
   sub.add_option("--workers,--num-workers,--num_workers", rt.workers,
                  "loader threads (default: chosen from the cores; 0 decodes on the main thread)")
       ->check(CLI::Range(0, 256))
       ->default_str("auto");
   if (which.fold_batchnorm)
-    sub.add_flag("--fold-bn,!--no-fold-bn", rt.fold_batchnorm, "fold BatchNorm into the convolutions before inference");
+    sub.add_flag("--fold-bn,!--no-fold-bn", rt.fold_batchnorm,
+                 "fold BatchNorm into the convolutions before inference");
   if (which.deterministic)
-    sub.add_flag("--deterministic", rt.deterministic, "CUDA: deterministic algorithms instead of cuDNN's autotuner");
+    sub.add_flag("--deterministic", rt.deterministic,
+                 "CUDA: deterministic algorithms instead of cuDNN's autotuner");
 }
 
 void add_cam_flags(CLI::App& sub, explain::CamMethod& method, double& alpha) {
@@ -148,16 +165,19 @@ void add_cam_flags(CLI::App& sub, explain::CamMethod& method, double& alpha) {
 
 void add_gallery_flags(CLI::App& sub, report::GalleryOptions& gallery, std::size_t& gallery_size) {
   sub.add_option("--gallery", gallery_size,
-                 "Grad-CAM gallery of the report: up to N most confident false positives, N false negatives and "
+                 "Grad-CAM gallery of the report: up to N most confident false positives, N false "
+                 "negatives and "
                  "(N+1)/2 true positives; 0: none")
       ->check(CLI::Range(0, 50));
-  sub.add_option("--thumb-size,--thumb_size", gallery.thumb_size, "longest side of a gallery picture, px")
+  sub.add_option("--thumb-size,--thumb_size", gallery.thumb_size,
+                 "longest side of a gallery picture, px")
       ->check(CLI::Range(64, 1024));
 }
 
 void add_console_flags(CLI::App& sub, ConsoleOptions& console) {
   sub.add_flag("--quiet,-q", console.quiet, "print only results, warnings and errors");
-  sub.add_flag_callback("--no-progress", [&console] { console.progress = false; }, "no progress bar");
+  sub.add_flag_callback(
+      "--no-progress", [&console] { console.progress = false; }, "no progress bar");
 }
 
 }  // namespace mura::cli

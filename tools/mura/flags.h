@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
+#include "console.h"
 #include "mura/report/gallery.h"
 #include "mura/util/names.h"
 #include "mura/util/runtime.h"
-#include "console.h"
 
 namespace mura::cli {
 
@@ -77,7 +77,8 @@ template <class E>
 CLI::Validator enum_choice(const NameTable<E>& table) {
   return CLI::Validator(
       [&table](std::string& v) -> std::string {
-        return table.accepts(v) ? "" : "expected " + join_choices(table.choices()) + ", got '" + v + "'";
+        return table.accepts(v) ? ""
+                                : "expected " + join_choices(table.choices()) + ", got '" + v + "'";
       },
       join_choices(table.choices()), "");
 }

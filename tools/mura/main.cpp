@@ -41,12 +41,14 @@ int main(int argc, char** argv) {
     std::cerr << "mura: error: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "mura: internal error: " << e.what()
-              << "\nmura: this is a bug in mura; please report it with the command line that caused it\n";
+    std::cerr
+        << "mura: internal error: " << e.what()
+        << "\nmura: this is a bug in mura; please report it with the command line that caused it\n";
     return 3;
   } catch (...) {
-    std::cerr << "mura: internal error: unknown exception\n"
-              << "mura: this is a bug in mura; please report it with the command line that caused it\n";
+    std::cerr
+        << "mura: internal error: unknown exception\n"
+        << "mura: this is a bug in mura; please report it with the command line that caused it\n";
     return 3;
   }
 }

@@ -10,14 +10,16 @@ namespace mura::cli {
 
 void add_predict_command(CLI::App& app, Runner& run) {
   auto c = std::make_shared<PredictCli>();
-  CLI::App* sub = app.add_subcommand("predict", "probabilities for images, study folders or folder trees");
+  CLI::App* sub =
+      app.add_subcommand("predict", "probabilities for images, study folders or folder trees");
   sub->add_option("paths", c->paths, "image files, study folders or folder trees");
   sub->add_option("--predict", c->predict_image, "one image (the seed's spelling)");
   add_predict_common_flags(*sub, *c);
   add_tta_flag(*sub, c->options.tta_flip);
   sub->add_option("--csv", c->csv, "also write the per-image results to this CSV");
   add_json_flag(*sub, c->json);
-  sub->add_option("--gradcam", c->options.gradcam_dir, "also write Grad-CAM pictures into this folder");
+  sub->add_option("--gradcam", c->options.gradcam_dir,
+                  "also write Grad-CAM pictures into this folder");
   sub->callback([c, &run] { run = [c] { return run_predict_cli(*c); }; });
 }
 

@@ -18,7 +18,8 @@ namespace {
 
 double parse_predict_threshold(const std::string& text) {
   if (text.empty()) return -1;
-  MURA_CHECK(to_lower(text) != "youden", "--threshold youden needs labels (evaluate chooses it); give a number in (0, 1)");
+  MURA_CHECK(to_lower(text) != "youden",
+             "--threshold youden needs labels (evaluate chooses it); give a number in (0, 1)");
   double v = 0;
   std::size_t used = 0;
   try {
@@ -26,7 +27,8 @@ double parse_predict_threshold(const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  MURA_CHECK(used == text.size() && v > 0 && v < 1, "--threshold: expected a number in (0, 1), got '" + text + "'");
+  MURA_CHECK(used == text.size() && v > 0 && v < 1,
+             "--threshold: expected a number in (0, 1), got '" + text + "'");
   return v;
 }
 
@@ -36,8 +38,9 @@ void write_csv(const std::string& path, const app::PredictResult& r) {
   for (const auto& im : r.images) {
     char p[32];
     std::snprintf(p, sizeof p, "%.6f", im.probability);
-    out << csv_escape(im.path) << "," << im.body_part << "," << csv_escape(im.study) << "," << (im.error.empty() ? p : "")
-        << "," << (im.error.empty() ? std::to_string(im.label) : "") << "," << csv_escape(im.error) << "\n";
+    out << csv_escape(im.path) << "," << im.body_part << "," << csv_escape(im.study) << ","
+        << (im.error.empty() ? p : "") << "," << (im.error.empty() ? std::to_string(im.label) : "")
+        << "," << csv_escape(im.error) << "\n";
   }
   write_file_atomic(path, out.str());
 }
@@ -72,17 +75,18 @@ void print_table(const app::PredictResult& r, std::size_t failed, const std::str
       std::printf("%-8s %9s  %-12s %s\n", "ERROR", "-", im.body_part.c_str(), im.path.c_str());
       continue;
     }
-    std::printf("%-8s %9.4f  %-12s %s\n", im.label ? "ABNORMAL" : "normal", im.probability, im.body_part.c_str(),
-                im.path.c_str());
+    std::printf("%-8s %9.4f  %-12s %s\n", im.label ? "ABNORMAL" : "normal", im.probability,
+                im.body_part.c_str(), im.path.c_str());
   }
   std::printf("\n%-8s %9s  %-12s %6s  %s\n", "verdict", "P(abn)", "body part", "images", "study");
   for (const auto& s : r.studies)
-    std::printf("%-8s %9.4f  %-12s %6zu  %s\n", s.label ? "ABNORMAL" : "normal", s.probability, s.body_part.c_str(),
-                s.n_images, s.study.c_str());
+    std::printf("%-8s %9.4f  %-12s %6zu  %s\n", s.label ? "ABNORMAL" : "normal", s.probability,
+                s.body_part.c_str(), s.n_images, s.study.c_str());
   std::printf("\n%zu image(s), %zu stud%s, threshold %.3f%s\n", r.images.size(), r.studies.size(),
               r.studies.size() == 1 ? "y" : "ies", r.threshold,
               failed ? (", " + std::to_string(failed) + " unreadable").c_str() : "");
-  if (!r.written.empty()) std::printf("Grad-CAM: %zu files in %s\n", r.written.size(), gradcam_dir.c_str());
+  if (!r.written.empty())
+    std::printf("Grad-CAM: %zu files in %s\n", r.written.size(), gradcam_dir.c_str());
 }
 
 }  // namespace
@@ -107,7 +111,8 @@ int run_predict_cli(PredictCli& c) {
   const auto inputs = data::collect_input_images(c.paths, problems);
   for (const auto& p : problems) sink.warn(p);
   MURA_CHECK(!inputs.empty(), "no images to predict");
-  const auto r = c.explain ? app::run_explanation(inputs, c.options, sink) : app::run_prediction(inputs, c.options, sink);
+  const auto r = c.explain ? app::run_explanation(inputs, c.options, sink)
+                           : app::run_prediction(inputs, c.options, sink);
   std::size_t failed = 0;
   for (const auto& im : r.images)
     if (!im.error.empty()) {

@@ -13,10 +13,10 @@ struct PredictCli {
   std::vector<std::string> paths;
   std::string predict_image;  ///< the seed's --predict IMAGE
   app::PredictOptions options;
-  std::string threshold;      ///< "" = the checkpoint's
+  std::string threshold;  ///< "" = the checkpoint's
   std::string csv;
   bool json = false;
-  bool explain = false;       ///< explain: Grad-CAM pictures into options.gradcam_dir
+  bool explain = false;  ///< explain: Grad-CAM pictures into options.gradcam_dir
   ConsoleOptions console;
 };
 

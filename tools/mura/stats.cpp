@@ -1,4 +1,6 @@
 // mura stats: images, studies and patients per split, body part and label.
+#include "mura/data/stats.h"
+
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -6,9 +8,8 @@
 #include "cli.h"
 #include "flags.h"
 #include "mura/app/common.h"
-#include "mura/util/versions.h"
-#include "mura/data/stats.h"
 #include "mura/util/error.h"
+#include "mura/util/versions.h"
 
 namespace mura::cli {
 
@@ -24,7 +25,8 @@ struct StatsOptions {
 };
 
 const NameTable<std::string>& stats_split_names() {
-  static const NameTable<std::string> table("--split", {{"train", "train", {}}, {"valid", "valid", {"val", "validation"}}});
+  static const NameTable<std::string> table(
+      "--split", {{"train", "train", {}}, {"valid", "valid", {"val", "validation"}}});
   return table;
 }
 
@@ -35,8 +37,8 @@ int run_stats(const StatsOptions& o) {
   if (!o.split.empty()) {
     const std::string want = data::split_name(data::parse_split(o.split));
     if (!ds.has_split(data::parse_split(o.split)))
-      throw Error("--split " + o.split + ": the data set at " + ds.root.string() +
-                  " has no '" + want + "' images");
+      throw Error("--split " + o.split + ": the data set at " + ds.root.string() + " has no '" +
+                  want + "' images");
     std::vector<data::StatsRow> kept;
     for (auto& r : rows)
       if (r.split == want) kept.push_back(r);

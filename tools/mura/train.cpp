@@ -48,7 +48,8 @@ void add_train_command(CLI::App& app, Runner& run) {
   auto o = std::make_shared<train::TrainOptions>();
   auto no_hflip = std::make_shared<bool>(false);
   auto console = std::make_shared<ConsoleOptions>();
-  CLI::App* sub = app.add_subcommand("train", "train a classifier (transfer learning or from scratch)");
+  CLI::App* sub =
+      app.add_subcommand("train", "train a classifier (transfer learning or from scratch)");
   sub->option_defaults()->always_capture_default();
   add_data_dir_flag(*sub, o->data_dir);
   add_tasks_flag(*sub, o->tasks);
@@ -57,40 +58,50 @@ void add_train_command(CLI::App& app, Runner& run) {
   sub->add_option("--pretrained", o->pretrained,
                   "start from these weights: a torchvision .pth (ImageNet) or a mura checkpoint")
       ->default_str("none: random initialisation");
-  sub->add_flag("--freeze", o->freeze, "train only the head (backbone and its BatchNorm statistics frozen)");
-  sub->add_option("--load-checkpoint,--load_checkpoint,--resume", o->load_checkpoint,
-                  "resume training from this mura checkpoint (model, optimizer, scheduler, epoch, RNG)")
+  sub->add_flag("--freeze", o->freeze,
+                "train only the head (backbone and its BatchNorm statistics frozen)");
+  sub->add_option(
+         "--load-checkpoint,--load_checkpoint,--resume", o->load_checkpoint,
+         "resume training from this mura checkpoint (model, optimizer, scheduler, epoch, RNG)")
       ->default_str("none: a new run");
   sub->add_option("--epochs", o->epochs, "total epochs")->check(CLI::Range(1, 100000));
   add_batch_size_flag(*sub, o->batch_size);
   CLI::Option* lr = sub->add_option("--lr,--learning-rate,--learning_rate", o->lr, "learning rate")
                         ->check(CLI::PositiveNumber);
-  sub->add_option("--optimizer", o->optimizer, "optimizer: " + join_choices(train::optimizer_names().choices()))
+  sub->add_option("--optimizer", o->optimizer,
+                  "optimizer: " + join_choices(train::optimizer_names().choices()))
       ->transform(name_choice(train::optimizer_names()));
-  sub->add_option("--weight-decay,--weight_decay", o->weight_decay, "weight decay")->check(CLI::NonNegativeNumber);
+  sub->add_option("--weight-decay,--weight_decay", o->weight_decay, "weight decay")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option_function<std::string>(
          "--loss", [o](const std::string& v) { o->loss = train::loss_names().canonical(v); },
          "loss: weighted-bce (the MURA paper), bce, or ce (2 outputs)")
       ->check(enum_choice(train::loss_names()))
       ->default_str(o->loss);
   sub->add_option_function<std::string>(
-         "--scheduler", [o](const std::string& v) { o->scheduler = train::scheduler_names().canonical(v); },
+         "--scheduler",
+         [o](const std::string& v) { o->scheduler = train::scheduler_names().canonical(v); },
          "learning-rate schedule: plateau (lr*factor on a plateau), cosine, none")
       ->check(enum_choice(train::scheduler_names()))
       ->default_str(o->scheduler);
   sub->add_option("--monitor,--best-metric,--best_metric", o->monitor,
-                  "what picks the best checkpoint and drives plateau/early stop: auc (validation study AUROC), "
+                  "what picks the best checkpoint and drives plateau/early stop: auc (validation "
+                  "study AUROC), "
                   "accuracy, or loss")
       ->transform(name_choice(train::monitor_names()));
-  sub->add_option("--factor", o->factor, "plateau: lr multiplier")->check(CLI::Range(1e-6, 0.999999));
-  sub->add_option("--patience", o->patience, "plateau: epochs without improvement")->check(CLI::Range(0, 1000));
+  sub->add_option("--factor", o->factor, "plateau: lr multiplier")
+      ->check(CLI::Range(1e-6, 0.999999));
+  sub->add_option("--patience", o->patience, "plateau: epochs without improvement")
+      ->check(CLI::Range(0, 1000));
   sub->add_option("--early-stop,--early_stop", o->early_stop,
                   "stop after this many epochs without improvement (0: never)")
       ->check(CLI::Range(0, 100000));
-  sub->add_option("--val-split,--val_split", o->val_split, "share of the train split's patients held out for validation")
+  sub->add_option("--val-split,--val_split", o->val_split,
+                  "share of the train split's patients held out for validation")
       ->check(CLI::Range(0.0, 0.95));
-  sub->add_option("--val-source,--val_source", o->val_source,
-                  "split: validate on the patient-level split of train; valid: on the official valid split")
+  sub->add_option(
+         "--val-source,--val_source", o->val_source,
+         "split: validate on the patient-level split of train; valid: on the official valid split")
       ->transform(name_choice(train::val_source_names()));
   add_image_size_flag(*sub, o->image_size);
   sub->add_option("--rotate", o->rotate, "random rotation, degrees")->check(CLI::Range(0.0, 180.0));
@@ -98,7 +109,10 @@ void add_train_command(CLI::App& app, Runner& run) {
   sub->add_option("--brightness", o->brightness, "brightness jitter")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--contrast", o->contrast, "contrast jitter")->check(CLI::Range(0.0, 1.0));
   sub->add_option_function<std::string>(
-         "--cache", [o](const std::string& v) { o->cache = data::cache_mode_names().name(data::parse_cache_mode(v)); },
+         "--cache",
+         [o](const std::string& v) {
+           o->cache = data::cache_mode_names().name(data::parse_cache_mode(v));
+         },
          "keep decoded, resized images: none, memory, disk")
       ->check(enum_choice(data::cache_mode_names()))
       ->default_str(o->cache);
@@ -107,7 +121,8 @@ void add_train_command(CLI::App& app, Runner& run) {
   add_overwrite_flag(*sub, o->overwrite);
   add_seed_flag(*sub, o->seed);
   add_runtime_flags(*sub, o->runtime, {/*fold_batchnorm=*/false, /*deterministic=*/true});
-  sub->add_option("--max-steps,--max_steps", o->max_steps, "stop after this many steps (0: no limit)")
+  sub->add_option("--max-steps,--max_steps", o->max_steps,
+                  "stop after this many steps (0: no limit)")
       ->check(CLI::NonNegativeNumber);
   add_console_flags(*sub, *console);
   sub->callback([=, &run] {
@@ -120,8 +135,8 @@ void add_train_command(CLI::App& app, Runner& run) {
       const auto r = app::run_training(*o, sink);
       std::signal(SIGINT, SIG_DFL);
       if (r.interrupted) return 130;
-      std::cout << "best " << o->monitor << " " << r.best_metric << "; best checkpoint " << r.best_checkpoint
-                << "; last " << r.last_checkpoint << "\n";
+      std::cout << "best " << o->monitor << " " << r.best_metric << "; best checkpoint "
+                << r.best_checkpoint << "; last " << r.last_checkpoint << "\n";
       return 0;
     };
   });

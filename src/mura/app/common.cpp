@@ -6,7 +6,8 @@
 
 namespace mura::app {
 
-data::Dataset open_dataset(const std::string& dir, const std::vector<std::string>& tasks, bool skip_bad, Sink& sink) {
+data::Dataset open_dataset(const std::string& dir, const std::vector<std::string>& tasks,
+                           bool skip_bad, Sink& sink) {
   data::IndexOptions opt;
   opt.on_bad = skip_bad ? data::BadEntryPolicy::Skip : data::BadEntryPolicy::Fail;
   data::Dataset ds = data::index_dataset(dir, opt);
@@ -22,7 +23,8 @@ data::Dataset open_dataset(const std::string& dir, const std::vector<std::string
   }
 }
 
-std::vector<weights::Checkpoint> load_for_inference(const std::vector<std::string>& paths, const Runtime& rt) {
+std::vector<weights::Checkpoint> load_for_inference(const std::vector<std::string>& paths,
+                                                    const Runtime& rt) {
   MURA_CHECK(!paths.empty(), "--checkpoint: give at least one checkpoint");
   std::vector<weights::Checkpoint> out;
   for (const auto& c : paths) {
@@ -32,18 +34,21 @@ std::vector<weights::Checkpoint> load_for_inference(const std::vector<std::strin
   return out;
 }
 
-std::vector<std::shared_ptr<models::ClassifierImpl>> models_of(const std::vector<weights::Checkpoint>& checkpoints) {
+std::vector<std::shared_ptr<models::ClassifierImpl>> models_of(
+    const std::vector<weights::Checkpoint>& checkpoints) {
   std::vector<std::shared_ptr<models::ClassifierImpl>> out;
   for (const auto& c : checkpoints) out.push_back(c.model);
   return out;
 }
 
-void check_same_geometry(const std::vector<weights::Checkpoint>& c, const std::vector<std::string>& paths) {
+void check_same_geometry(const std::vector<weights::Checkpoint>& c,
+                         const std::vector<std::string>& paths) {
   for (std::size_t i = 1; i < c.size(); ++i)
     if (c[i].spec.image_size != c[0].spec.image_size || c[i].spec.mean != c[0].spec.mean ||
         c[i].spec.std != c[0].spec.std)
-      throw Error("--checkpoint: the ensemble's members need the same input size and normalisation (" + paths[i] +
-                  " differs from " + paths[0] + ")");
+      throw Error(
+          "--checkpoint: the ensemble's members need the same input size and normalisation (" +
+          paths[i] + " differs from " + paths[0] + ")");
 }
 
 }  // namespace mura::app

@@ -15,19 +15,22 @@ namespace mura::app {
 
 /// Indexes `dir` (skipping bad entries when `skip_bad`, with their counts as warnings) and
 /// keeps the body parts in `tasks` (empty: all). Errors name --data-dir / --tasks.
-data::Dataset open_dataset(const std::string& dir, const std::vector<std::string>& tasks, bool skip_bad,
-                           Sink& sink);
+data::Dataset open_dataset(const std::string& dir, const std::vector<std::string>& tasks,
+                           bool skip_bad, Sink& sink);
 
 /// Loads each checkpoint onto the runtime's device and prepares it for inference (eval
 /// mode, BatchNorm folded and channels-last as the runtime says). Throws mura::Error naming
 /// --checkpoint when none is given or one cannot be read.
-std::vector<weights::Checkpoint> load_for_inference(const std::vector<std::string>& paths, const Runtime& runtime);
+std::vector<weights::Checkpoint> load_for_inference(const std::vector<std::string>& paths,
+                                                    const Runtime& runtime);
 
 /// The models of loaded checkpoints, in order.
-std::vector<std::shared_ptr<models::ClassifierImpl>> models_of(const std::vector<weights::Checkpoint>& checkpoints);
+std::vector<std::shared_ptr<models::ClassifierImpl>> models_of(
+    const std::vector<weights::Checkpoint>& checkpoints);
 
 /// Throws mura::Error naming --checkpoint when the members of an ensemble differ in input
 /// size or normalisation (they must share one loader).
-void check_same_geometry(const std::vector<weights::Checkpoint>& checkpoints, const std::vector<std::string>& paths);
+void check_same_geometry(const std::vector<weights::Checkpoint>& checkpoints,
+                         const std::vector<std::string>& paths);
 
 }  // namespace mura::app

@@ -26,8 +26,9 @@ std::vector<std::size_t> held_out_images(const data::Dataset& ds, const weights:
   weights::HeldOutSplit sp = ckpt.state.split;
   if (!sp.recorded) {
     if (ckpt.state.options_json == "{}")
-      throw Error("--split heldout: " + path +
-                  " records no training options (seed, val split) to rebuild the held-out patients from");
+      throw Error(
+          "--split heldout: " + path +
+          " records no training options (seed, val split) to rebuild the held-out patients from");
     try {
       const auto j = nlohmann::json::parse(ckpt.state.options_json);
       sp.val_fraction = j.value("val_split", sp.val_fraction);
@@ -63,7 +64,8 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   std::map<std::tuple<int, std::array<float, 3>, std::array<float, 3>>,
            std::vector<std::shared_ptr<models::ClassifierImpl>>>
       groups;
-  for (const auto& c : ckpts) groups[{c.spec.image_size, c.spec.mean, c.spec.std}].push_back(c.model);
+  for (const auto& c : ckpts)
+    groups[{c.spec.image_size, c.spec.mean, c.spec.std}].push_back(c.model);
   std::vector<double> probs(samples.size(), 0.0);
   models::InferenceOptions io;
   io.device = rt.device;
@@ -90,7 +92,8 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
 
   std::vector<eval::EvaluatedImage> images;
   for (std::size_t i = 0; i < samples.size(); ++i)
-    images.push_back({ds.images[idx[i]].mura_path, samples[i].study, samples[i].body_part, samples[i].label, probs[i]});
+    images.push_back({ds.images[idx[i]].mura_path, samples[i].study, samples[i].body_part,
+                      samples[i].label, probs[i]});
   eval::RunIdentity run;
   run.checkpoints = o.checkpoints;
   for (const auto& c : ckpts) run.architectures.push_back(c.spec.arch);
@@ -103,13 +106,15 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   run.fold_batchnorm = rt.fold_batchnorm;
   const eval::Summary s = eval::summarize(images, run, {rule, o.bootstrap, o.seed});
 
-  const fs::path out = o.output_dir.empty() ? fs::path(o.checkpoints[0]).parent_path() : fs::path(o.output_dir);
+  const fs::path out =
+      o.output_dir.empty() ? fs::path(o.checkpoints[0]).parent_path() : fs::path(o.output_dir);
   write_file_atomic(out / "metrics.json", s.metrics_json + "\n");
   write_file_atomic(out / "predictions_images.csv", s.images_csv);
   write_file_atomic(out / "predictions_studies.csv", s.studies_csv);
 
   EvaluateResult r;
-  r.report = s.report + "wrote " + (out / "metrics.json").string() + ", predictions_images.csv, predictions_studies.csv\n";
+  r.report = s.report + "wrote " + (out / "metrics.json").string() +
+             ", predictions_images.csv, predictions_studies.csv\n";
   r.metrics_json = s.metrics_json;
   r.output_dir = out.string();
   r.study_auroc = s.study_auroc;
@@ -120,7 +125,8 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
 }  // namespace
 
 EvaluateResult run_evaluation(const EvaluateOptions& options, Sink& sink) {
-  const std::string what = options.checkpoints.empty() ? std::string("a model") : options.checkpoints[0];
+  const std::string what =
+      options.checkpoints.empty() ? std::string("a model") : options.checkpoints[0];
   return at_boundary("evaluating " + what, [&] { return evaluate_composed(options, sink); });
 }
 

@@ -17,10 +17,10 @@ struct EvaluateOptions {
   std::string split = "valid";           ///< valid | heldout (the checkpoint's patient split)
   std::vector<std::string> tasks;
   bool skip_bad = false;
-  std::string threshold = "0.5";         ///< a number in (0,1), or "youden" (on these studies)
+  std::string threshold = "0.5";  ///< a number in (0,1), or "youden" (on these studies)
   bool tta_flip = false;
-  std::size_t bootstrap = 1000;          ///< resamples; 0 disables
-  std::uint64_t seed = 42;               ///< bootstrap seed
+  std::size_t bootstrap = 1000;  ///< resamples; 0 disables
+  std::uint64_t seed = 42;       ///< bootstrap seed
   int batch_size = 32;
   RuntimeOptions runtime;
 };
@@ -29,7 +29,7 @@ struct EvaluateResult {
   std::string report;        ///< text for the terminal
   std::string metrics_json;  ///< what metrics.json holds
   std::string output_dir;
-  double study_auroc = 0;    ///< NaN when undefined
+  double study_auroc = 0;  ///< NaN when undefined
   double image_auroc = 0;
 };
 

@@ -6,15 +6,15 @@
 #include <cmath>
 #include <map>
 
+#include "mura/app/common.h"
 #include "mura/data/image.h"
 #include "mura/data/loader.h"
-#include "mura/app/common.h"
-#include "mura/models/inference.h"
 #include "mura/explain/render.h"
-#include "mura/util/precision.h"
-#include "mura/util/torch_compat.h"
+#include "mura/models/inference.h"
 #include "mura/util/error.h"
+#include "mura/util/precision.h"
 #include "mura/util/strings.h"
+#include "mura/util/torch_compat.h"
 
 namespace mura::app {
 namespace fs = std::filesystem;
@@ -29,7 +29,8 @@ std::string stem_for(const fs::path& file, std::map<std::string, int>& used) {
   return n == 0 ? stem : stem + "-" + std::to_string(n);
 }
 
-PredictResult predict_composed(const std::vector<data::InputImage>& inputs, const PredictOptions& o, Sink& sink) {
+PredictResult predict_composed(const std::vector<data::InputImage>& inputs, const PredictOptions& o,
+                               Sink& sink) {
   const Runtime rt = resolve_runtime(o.runtime);
   const torch::Device device = rt.device;
   const PrecisionChoice& precision = rt.precision;
@@ -64,14 +65,16 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
   // with every core, then run the model on it with every core, instead of interleaving the
   // two (LibTorch's threads wait for each other whenever a decoder takes one's core). On
   // CUDA the GPU computes while the workers decode.
-  const std::size_t chunk = device.is_cuda() ? std::max<std::size_t>(1, samples.size())
-                                             : static_cast<std::size_t>(64) * static_cast<std::size_t>(o.batch_size);
+  const std::size_t chunk =
+      device.is_cuda() ? std::max<std::size_t>(1, samples.size())
+                       : static_cast<std::size_t>(64) * static_cast<std::size_t>(o.batch_size);
   if (!device.is_cuda()) lo.cache = data::CacheMode::Memory;
   for (std::size_t begin = 0; begin < samples.size(); begin += chunk) {
     const std::size_t end = std::min(samples.size(), begin + chunk);
-    data::Loader loader(std::vector<data::Sample>(samples.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                  samples.begin() + static_cast<std::ptrdiff_t>(end)),
-                        lo);
+    data::Loader loader(
+        std::vector<data::Sample>(samples.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  samples.begin() + static_cast<std::ptrdiff_t>(end)),
+        lo);
     loader.fill_cache();
     loader.start_epoch(0);
     while (auto batch = loader.next()) {
@@ -81,7 +84,8 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
       if (o.gradcam_dir.empty()) {
         probs = models::ensemble_probabilities(models, x, io);
       } else {
-        compat::AutocastGuard autocast(device, autocast_dtype(precision.precision), uses_autocast(precision.precision));
+        compat::AutocastGuard autocast(device, autocast_dtype(precision.precision),
+                                       uses_autocast(precision.precision));
         cams = explain::compute_cam(models, x, o.method);
         probs = cams.probabilities;
       }
@@ -100,11 +104,12 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
         r.label = r.probability >= result.threshold ? 1 : 0;
         if (!o.gradcam_dir.empty()) {
           const cv::Mat gray = data::load_gray(inputs[i].file);
-          const cv::Mat cam =
-              explain::cam_to_image(cams.cams[static_cast<int64_t>(j)], cams.geometry, gray.cols, gray.rows);
+          const cv::Mat cam = explain::cam_to_image(cams.cams[static_cast<int64_t>(j)],
+                                                    cams.geometry, gray.cols, gray.rows);
           const fs::path base = fs::path(o.gradcam_dir) / stem_for(inputs[i].file, stems);
           const std::string b = base.string();
-          explain::write_image(b + "_panels.png", explain::three_panels(gray, cam, r.probability, {o.alpha, 512}));
+          explain::write_image(b + "_panels.png",
+                               explain::three_panels(gray, cam, r.probability, {o.alpha, 512}));
           explain::write_image(b + "_overlay.png", explain::overlay(gray, cam, o.alpha));
           explain::write_cam_png16(b + "_cam16.png", cam);
           explain::write_npy(b + "_cam.npy", cams.cams[static_cast<int64_t>(j)]);
@@ -133,14 +138,19 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
 
 }  // namespace
 
-PredictResult run_prediction(const std::vector<data::InputImage>& inputs, const PredictOptions& options, Sink& sink) {
-  return at_boundary("predicting with " + (options.checkpoints.empty() ? std::string("a model") : options.checkpoints[0]),
+PredictResult run_prediction(const std::vector<data::InputImage>& inputs,
+                             const PredictOptions& options, Sink& sink) {
+  return at_boundary("predicting with " + (options.checkpoints.empty() ? std::string("a model")
+                                                                       : options.checkpoints[0]),
                      [&] { return predict_composed(inputs, options, sink); });
 }
 
-PredictResult run_explanation(const std::vector<data::InputImage>& inputs, const PredictOptions& options, Sink& sink) {
-  MURA_CHECK(!options.gradcam_dir.empty(), "--output-dir: give the folder for the Grad-CAM pictures");
-  return at_boundary("explaining with " + (options.checkpoints.empty() ? std::string("a model") : options.checkpoints[0]),
+PredictResult run_explanation(const std::vector<data::InputImage>& inputs,
+                              const PredictOptions& options, Sink& sink) {
+  MURA_CHECK(!options.gradcam_dir.empty(),
+             "--output-dir: give the folder for the Grad-CAM pictures");
+  return at_boundary("explaining with " + (options.checkpoints.empty() ? std::string("a model")
+                                                                       : options.checkpoints[0]),
                      [&] { return predict_composed(inputs, options, sink); });
 }
 

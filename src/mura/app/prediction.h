@@ -19,7 +19,7 @@ struct PredictOptions {
   bool tta_flip = false;
   int batch_size = 16;
   RuntimeOptions runtime;
-  std::string gradcam_dir;               ///< non-empty: write Grad-CAM pictures there
+  std::string gradcam_dir;  ///< non-empty: write Grad-CAM pictures there
   explain::CamMethod method = explain::CamMethod::GradCam;
   double alpha = 0.4;
 };
@@ -49,12 +49,12 @@ struct PredictResult {
 /// Runs the model(s) over the inputs (and writes Grad-CAM pictures when gradcam_dir is set).
 /// Unreadable images are reported in their result, never thrown; a bad checkpoint or option
 /// throws mura::Error.
-PredictResult run_prediction(const std::vector<data::InputImage>& inputs, const PredictOptions& options,
-                             Sink& sink = null_sink());
+PredictResult run_prediction(const std::vector<data::InputImage>& inputs,
+                             const PredictOptions& options, Sink& sink = null_sink());
 
 /// run_prediction with Grad-CAM pictures: `options.gradcam_dir` must be set (mura::Error
 /// naming --output-dir otherwise).
-PredictResult run_explanation(const std::vector<data::InputImage>& inputs, const PredictOptions& options,
-                              Sink& sink = null_sink());
+PredictResult run_explanation(const std::vector<data::InputImage>& inputs,
+                              const PredictOptions& options, Sink& sink = null_sink());
 
 }  // namespace mura::app

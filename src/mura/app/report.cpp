@@ -22,8 +22,9 @@ namespace mura::app {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-void render_cases(std::vector<report::GalleryCase>& cases, const std::vector<weights::Checkpoint>& ckpts,
-                  const fs::path& data_dir, const report::GalleryOptions& o) {
+void render_cases(std::vector<report::GalleryCase>& cases,
+                  const std::vector<weights::Checkpoint>& ckpts, const fs::path& data_dir,
+                  const report::GalleryOptions& o) {
   if (cases.empty()) return;
   if (ckpts.empty())
     throw Error("gallery: no checkpoint to compute Grad-CAM with (give --checkpoint)");
@@ -71,17 +72,17 @@ void render_cases(std::vector<report::GalleryCase>& cases, const std::vector<wei
       try {
         const cv::Mat gray = data::load_gray(c.file);
         const auto k = static_cast<int64_t>(j);
-        const cv::Mat cam = explain::cam_to_image(cams.cams[k], cams.geometry, gray.cols, gray.rows);
+        const cv::Mat cam =
+            explain::cam_to_image(cams.cams[k], cams.geometry, gray.cols, gray.rows);
         c.cam_probability = cams.probabilities[k].item<double>();
         c.jpeg = report::encode_thumbnail(explain::overlay(gray, cam, o.alpha), o.thumb_size,
-                                  o.jpeg_quality, c.width, c.height);
+                                          o.jpeg_quality, c.width, c.height);
       } catch (const Error& e) {
         c.problem = std::string("image not readable: ") + e.what();
       }
     }
   }
 }
-
 
 namespace {
 
@@ -134,7 +135,8 @@ ReportResult report_composed(const ReportOptions& o, Sink& sink) {
   c.gallery_requested = g.false_positives + g.false_negatives + g.true_positives > 0;
   std::vector<weights::Checkpoint> loaded;
   const bool need_models = c.gallery_requested;
-  const torch::Device device = need_models ? resolve_runtime(o.runtime).device : torch::Device(torch::kCPU);
+  const torch::Device device =
+      need_models ? resolve_runtime(o.runtime).device : torch::Device(torch::kCPU);
   for (std::size_t i = 0; i < checkpoints.size(); ++i) {
     const std::string& path = checkpoints[i];
     if (!need_models && !fs::exists(path)) {
@@ -186,7 +188,8 @@ ReportResult report_composed(const ReportOptions& o, Sink& sink) {
 }  // namespace
 
 ReportResult write_report_for(const ReportOptions& options, Sink& sink) {
-  return at_boundary("writing the report of " + options.eval_dir, [&] { return report_composed(options, sink); });
+  return at_boundary("writing the report of " + options.eval_dir,
+                     [&] { return report_composed(options, sink); });
 }
 
 }  // namespace mura::app

@@ -21,7 +21,7 @@ struct ReportOptions {
   std::string training_log;  ///< default: metrics.csv beside the first checkpoint, if there
   report::GalleryOptions gallery;  ///< all counts 0: no gallery, no checkpoint needed
   std::string title = "mura evaluation report";
-  RuntimeOptions runtime;    ///< where the gallery's Grad-CAM runs
+  RuntimeOptions runtime;  ///< where the gallery's Grad-CAM runs
 };
 
 struct ReportResult {
@@ -48,6 +48,5 @@ ReportResult write_report_for(const ReportOptions& options, Sink& sink = null_si
 void render_cases(std::vector<report::GalleryCase>& cases,
                   const std::vector<weights::Checkpoint>& checkpoints,
                   const std::filesystem::path& data_dir, const report::GalleryOptions& options);
-
 
 }  // namespace mura::app

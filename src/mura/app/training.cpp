@@ -19,8 +19,9 @@ std::string epoch_line(const train::EpochRecord& r, int epochs) {
   std::snprintf(line, sizeof line,
                 "epoch %d/%d  train_loss %.4f  val_loss %.4f  image auc %.4f acc %.4f kappa %.4f  "
                 "study auc %.4f acc %.4f kappa %.4f  lr %.2e%s",
-                r.epoch, epochs, r.train_loss, r.val_loss, r.image_auc, r.image_accuracy, r.image_kappa, r.study_auc,
-                r.study_accuracy, r.study_kappa, r.lr, r.best ? "  *best" : "");
+                r.epoch, epochs, r.train_loss, r.val_loss, r.image_auc, r.image_accuracy,
+                r.image_kappa, r.study_auc, r.study_accuracy, r.study_kappa, r.lr,
+                r.best ? "  *best" : "");
   return line;
 }
 
@@ -29,17 +30,22 @@ EpochEvent epoch_event(const train::EpochRecord& r, int epochs) {
   e.epoch = r.epoch;
   e.epochs = epochs;
   e.best = r.best;
-  e.values = {{"train_loss", r.train_loss},       {"val_loss", r.val_loss},
-              {"val_image_auc", r.image_auc},     {"val_image_accuracy", r.image_accuracy},
-              {"val_image_kappa", r.image_kappa}, {"val_study_auc", r.study_auc},
-              {"val_study_accuracy", r.study_accuracy}, {"val_study_kappa", r.study_kappa},
+  e.values = {{"train_loss", r.train_loss},
+              {"val_loss", r.val_loss},
+              {"val_image_auc", r.image_auc},
+              {"val_image_accuracy", r.image_accuracy},
+              {"val_image_kappa", r.image_kappa},
+              {"val_study_auc", r.study_auc},
+              {"val_study_accuracy", r.study_accuracy},
+              {"val_study_kappa", r.study_kappa},
               {"lr", r.lr}};
   e.text = epoch_line(r, epochs);
   return e;
 }
 
 /// The validation numbers of an epoch: loss, image and study (mean of its images) metrics.
-void score_validation(const train::Validation& v, const std::vector<data::Sample>& samples, train::EpochRecord& r) {
+void score_validation(const train::Validation& v, const std::vector<data::Sample>& samples,
+                      train::EpochRecord& r) {
   std::vector<eval::ImagePrediction> preds;
   for (std::size_t i = 0; i < samples.size(); ++i)
     preds.push_back({samples[i].study, samples[i].body_part, samples[i].label, v.probabilities[i]});
@@ -74,11 +80,12 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
   if (o.load_checkpoint.empty() && !o.overwrite) {
     for (const fs::path& p : {best_path, last_path, out_dir / "metrics.jsonl"})
       if (fs::exists(p))
-        throw Error("--output-dir " + o.output_dir + " already holds a training run (" + p.filename().string() +
-                    "): resume it with --load-checkpoint " + last_path.string() +
-                    ", choose another --output-dir, or pass --overwrite");
+        throw Error("--output-dir " + o.output_dir + " already holds a training run (" +
+                    p.filename().string() + "): resume it with --load-checkpoint " +
+                    last_path.string() + ", choose another --output-dir, or pass --overwrite");
   }
-  std::vector<nlohmann::json> rows = train::previous_rows(out_dir / "metrics.jsonl", session.start_epoch);
+  std::vector<nlohmann::json> rows =
+      train::previous_rows(out_dir / "metrics.jsonl", session.start_epoch);
   TrainResult result;
   result.runtime = rt.describe();
   result.best_checkpoint = best_path.string();
@@ -102,15 +109,19 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
         sink.info(line);
       }
     }
-    const train::EpochOutcome trained = train::train_epoch(o, setup, loaders, session, rt, epoch, sink);
+    const train::EpochOutcome trained =
+        train::train_epoch(o, setup, loaders, session, rt, epoch, sink);
     if (trained.interrupted) {
-      train::save_training_checkpoint(last_path.string(), o, setup, session, rt, epoch, trained.batches_done);
-      sink.warn("interrupted: wrote " + last_path.string() + "; resume with --load-checkpoint " + last_path.string());
+      train::save_training_checkpoint(last_path.string(), o, setup, session, rt, epoch,
+                                      trained.batches_done);
+      sink.warn("interrupted: wrote " + last_path.string() + "; resume with --load-checkpoint " +
+                last_path.string());
       result.interrupted = true;
       result.steps = session.step;
       return result;
     }
-    const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double train_secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     train::EpochRecord r;
     score_validation(train::validate(setup, loaders, session, rt), loaders.val_samples, r);
@@ -131,7 +142,8 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
     }
     const double next_lr = session.scheduler->step(epoch + 1, m);
     train::set_learning_rate(*session.optimizer, next_lr);
-    if (r.best) train::save_training_checkpoint(best_path.string(), o, setup, session, rt, epoch + 1, 0);
+    if (r.best)
+      train::save_training_checkpoint(best_path.string(), o, setup, session, rt, epoch + 1, 0);
     train::save_training_checkpoint(last_path.string(), o, setup, session, rt, epoch + 1, 0);
     rows.push_back(train::epoch_row(r));
     train::write_metrics_log(out_dir, rows);
@@ -139,7 +151,8 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
     sink.epoch(epoch_event(r, o.epochs));
     if (trained.hit_max_steps) break;
     if (o.early_stop > 0 && session.epochs_without_improvement >= o.early_stop) {
-      sink.info("early stop: no improvement of " + o.monitor + " for " + std::to_string(o.early_stop) + " epochs");
+      sink.info("early stop: no improvement of " + o.monitor + " for " +
+                std::to_string(o.early_stop) + " epochs");
       break;
     }
   }

@@ -15,7 +15,7 @@ struct TrainResult {
   std::string best_checkpoint, last_checkpoint;
   bool interrupted = false;  ///< stopped by a request (Ctrl-C); last.ckpt is resumable
   std::int64_t steps = 0;
-  std::string runtime;       ///< Runtime::describe() of what ran
+  std::string runtime;  ///< Runtime::describe() of what ran
 };
 
 /// Trains as train/trainer.h describes, reporting the device banner (info), progress, one

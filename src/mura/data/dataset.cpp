@@ -14,7 +14,9 @@
 namespace mura::data {
 namespace fs = std::filesystem;
 
-const char* split_name(Split s) { return s == Split::Train ? "train" : "valid"; }
+const char* split_name(Split s) {
+  return s == Split::Train ? "train" : "valid";
+}
 
 Split parse_split(const std::string& name) {
   const std::string n = to_lower(name);
@@ -25,19 +27,27 @@ Split parse_split(const std::string& name) {
 
 const char* issue_kind_name(Issue::Kind k) {
   switch (k) {
-    case Issue::Kind::MalformedLine: return "malformed line";
-    case Issue::Kind::MissingImage: return "missing image";
-    case Issue::Kind::LabelMismatch: return "label mismatch";
-    case Issue::Kind::UnlabeledStudy: return "unlabelled study";
-    case Issue::Kind::DuplicateEntry: return "duplicate entry";
+    case Issue::Kind::MalformedLine:
+      return "malformed line";
+    case Issue::Kind::MissingImage:
+      return "missing image";
+    case Issue::Kind::LabelMismatch:
+      return "label mismatch";
+    case Issue::Kind::UnlabeledStudy:
+      return "unlabelled study";
+    case Issue::Kind::DuplicateEntry:
+      return "duplicate entry";
   }
   return "issue";
 }
 
-std::string Issue::to_string() const { return location(file, line) + message; }
+std::string Issue::to_string() const {
+  return location(file, line) + message;
+}
 
 bool Dataset::has_split(Split s) const {
-  return std::any_of(images.begin(), images.end(), [s](const ImageRecord& r) { return r.split == s; });
+  return std::any_of(images.begin(), images.end(),
+                     [s](const ImageRecord& r) { return r.split == s; });
 }
 
 std::vector<std::size_t> Dataset::images_of(Split s) const {
@@ -65,7 +75,9 @@ bool looks_like_root(const fs::path& p) {
   return fs::is_directory(p / "train", ec) || fs::is_directory(p / "valid", ec);
 }
 
-bool is_hidden(const std::string& name) { return !name.empty() && name[0] == '.'; }
+bool is_hidden(const std::string& name) {
+  return !name.empty() && name[0] == '.';
+}
 
 bool has_image_extension(const fs::path& p) {
   const std::string ext = to_lower(p.extension().string());
@@ -140,8 +152,8 @@ std::optional<std::string> parse_mura_path(std::string text, bool is_study, Spli
   for (const auto& p : parts)
     if (p.empty() || p == "." || p == "..") return "empty, '.' or '..' path component";
   if (parts[1] != split_name(expected))
-    return "path is in split '" + parts[1] + "', but this file lists the '" +
-           split_name(expected) + "' split";
+    return "path is in split '" + parts[1] + "', but this file lists the '" + split_name(expected) +
+           "' split";
   if (!starts_with(to_upper(parts[2]), "XR_"))
     return "body part folder '" + parts[2] + "' does not start with XR_";
   out.root = parts[0];
@@ -203,8 +215,8 @@ class SplitIndexer {
     if (fs::is_regular_file(images_csv, ec)) {
       read_images_csv(images_csv);
     } else if (fs::is_directory(ds_.root / sp, ec)) {
-      ds_.report.notes.push_back(sp + ": no " + images_csv.filename().string() +
-                                 ", walked the " + sp + "/ folder");
+      ds_.report.notes.push_back(sp + ": no " + images_csv.filename().string() + ", walked the " +
+                                 sp + "/ folder");
       walk(ds_.root / sp);
     } else if (has_labels_csv_) {
       ds_.report.notes.push_back(sp + ": " + studies_csv.filename().string() +
@@ -214,9 +226,8 @@ class SplitIndexer {
     for (const auto& [key, lab] : labels_)
       if (!used_studies_.count(key)) ++empty;
     if (empty)
-      ds_.report.notes.push_back(sp + ": " + std::to_string(empty) +
-                                 " labelled stud" + (empty == 1 ? "y has" : "ies have") +
-                                 " no images");
+      ds_.report.notes.push_back(sp + ": " + std::to_string(empty) + " labelled stud" +
+                                 (empty == 1 ? "y has" : "ies have") + " no images");
   }
 
  private:
@@ -244,8 +255,7 @@ class SplitIndexer {
       }
       const std::string lab = unquote(fields[1]);
       if (lab != "0" && lab != "1") {
-        add_issue(Issue::Kind::MalformedLine, csv, num,
-                  "label must be 0 or 1, got '" + lab + "'");
+        add_issue(Issue::Kind::MalformedLine, csv, num, "label must be 0 or 1, got '" + lab + "'");
         continue;
       }
       remember_root_name(mp.root);
@@ -318,8 +328,12 @@ class SplitIndexer {
               ++ds_.report.ignored_files;
               continue;
             }
-            MuraPath mp{ds_.root_name, split_name(split_),          pname,
-                        patient.filename().string(), study.filename().string(), iname};
+            MuraPath mp{ds_.root_name,
+                        split_name(split_),
+                        pname,
+                        patient.filename().string(),
+                        study.filename().string(),
+                        iname};
             add_image(mp, img, 0);
           }
         }
@@ -427,8 +441,7 @@ fs::path clean(const fs::path& p) {
 
 fs::path find_root(const fs::path& data_dir) {
   std::error_code ec;
-  if (!fs::exists(data_dir, ec))
-    throw Error("data dir '" + data_dir.string() + "' does not exist");
+  if (!fs::exists(data_dir, ec)) throw Error("data dir '" + data_dir.string() + "' does not exist");
   if (!fs::is_directory(data_dir, ec))
     throw Error("data dir '" + data_dir.string() + "' is not a folder");
   const fs::path dir = clean(data_dir);
@@ -462,8 +475,7 @@ Dataset index_dataset(const fs::path& data_dir, const IndexOptions& options) {
   if (ds.root_name.empty()) ds.root_name = ds.root.filename().string();
   if (!issues.empty() && options.on_bad == BadEntryPolicy::Fail) {
     std::ostringstream msg;
-    msg << "the data set at " << ds.root.string() << " has " << issues.size()
-        << " problem(s):";
+    msg << "the data set at " << ds.root.string() << " has " << issues.size() << " problem(s):";
     const std::size_t shown = std::min<std::size_t>(issues.size(), 20);
     for (std::size_t i = 0; i < shown; ++i) msg << "\n  " << issues[i].to_string();
     if (issues.size() > shown) msg << "\n  ... and " << issues.size() - shown << " more";

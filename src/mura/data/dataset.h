@@ -1,7 +1,7 @@
 #pragma once
 /// The MURA index: every image, study and patient of a data set in the MURA-v1.1 layout.
 ///
-///   <root>/train_image_paths.csv      MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/image1.png
+///   <root>/train_image_paths.csv MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/image1.png
 ///   <root>/train_labeled_studies.csv  MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/,1
 ///   <root>/valid_*.csv                the same for the official validation split
 ///   <root>/{train,valid}/XR_<PART>/<patient>/<study>_<positive|negative>/<image>.png
@@ -28,10 +28,10 @@ struct ImageRecord {
   std::filesystem::path file;  ///< where the image is on disk
   std::string mura_path;       ///< as MURA writes it: "MURA-v1.1/train/XR_WRIST/.../image1.png"
   Split split = Split::Train;
-  std::string body_part;       ///< "XR_WRIST"; any XR_* name is accepted
-  std::string patient_id;      ///< "patient00001" (unique within the data set)
-  std::size_t study = 0;       ///< index into Dataset::studies
-  int label = 0;               ///< 1 = abnormal, 0 = normal (the study's label)
+  std::string body_part;   ///< "XR_WRIST"; any XR_* name is accepted
+  std::string patient_id;  ///< "patient00001" (unique within the data set)
+  std::size_t study = 0;   ///< index into Dataset::studies
+  int label = 0;           ///< 1 = abnormal, 0 = normal (the study's label)
 };
 
 struct StudyRecord {
@@ -46,11 +46,11 @@ struct StudyRecord {
 /// One problem found while indexing, located at a file (and line, for CSVs).
 struct Issue {
   enum class Kind {
-    MalformedLine,    ///< a CSV line that does not parse
-    MissingImage,     ///< listed in a CSV, absent on disk
-    LabelMismatch,    ///< CSV label disagrees with the study folder's suffix
-    UnlabeledStudy,   ///< an image whose study has no label
-    DuplicateEntry,   ///< the same image or study listed twice
+    MalformedLine,   ///< a CSV line that does not parse
+    MissingImage,    ///< listed in a CSV, absent on disk
+    LabelMismatch,   ///< CSV label disagrees with the study folder's suffix
+    UnlabeledStudy,  ///< an image whose study has no label
+    DuplicateEntry,  ///< the same image or study listed twice
   };
   Kind kind;
   std::string file;
@@ -70,10 +70,10 @@ struct IndexOptions {
 };
 
 struct IndexReport {
-  std::vector<Issue> issues;               ///< everything found (skipped when policy = Skip)
+  std::vector<Issue> issues;                   ///< everything found (skipped when policy = Skip)
   std::map<std::string, std::size_t> skipped;  ///< kind name -> count of skipped entries
-  std::vector<std::string> notes;          ///< e.g. "valid: no CSV, walked the folders"
-  std::size_t ignored_files = 0;           ///< junk (._*, .DS_Store, non-images) the walker ignored
+  std::vector<std::string> notes;              ///< e.g. "valid: no CSV, walked the folders"
+  std::size_t ignored_files = 0;  ///< junk (._*, .DS_Store, non-images) the walker ignored
 };
 
 struct Dataset {

@@ -19,7 +19,9 @@ std::uint32_t be32(const unsigned char* p) {
   return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
          std::uint32_t(p[3]);
 }
-std::uint32_t be16(const unsigned char* p) { return (std::uint32_t(p[0]) << 8) | p[1]; }
+std::uint32_t be16(const unsigned char* p) {
+  return (std::uint32_t(p[0]) << 8) | p[1];
+}
 
 const unsigned char kPngSig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
 
@@ -114,11 +116,19 @@ cv::Mat decode_gray(std::string_view bytes, const std::string& name, const Decod
   }
   cv::Mat gray;
   switch (img.channels()) {
-    case 1: return img;
-    case 2: cv::extractChannel(img, gray, 0); return gray;
-    case 3: cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY); return gray;
-    case 4: cv::cvtColor(img, gray, cv::COLOR_BGRA2GRAY); return gray;
-    default: fail(name, "unsupported channel count " + std::to_string(img.channels()));
+    case 1:
+      return img;
+    case 2:
+      cv::extractChannel(img, gray, 0);
+      return gray;
+    case 3:
+      cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+      return gray;
+    case 4:
+      cv::cvtColor(img, gray, cv::COLOR_BGRA2GRAY);
+      return gray;
+    default:
+      fail(name, "unsupported channel count " + std::to_string(img.channels()));
   }
 }
 

@@ -9,10 +9,9 @@
 /// limit (checked from the header, before any pixel memory is allocated).
 #include <cstdint>
 #include <filesystem>
+#include <opencv2/core/mat.hpp>
 #include <string>
 #include <string_view>
-
-#include <opencv2/core/mat.hpp>
 
 namespace mura::data {
 

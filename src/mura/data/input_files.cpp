@@ -37,7 +37,8 @@ std::vector<InputImage> collect_input_images(const std::vector<std::string>& pat
     const fs::path path(p);
     if (fs::is_directory(path, ec)) {
       std::vector<fs::path> files;
-      for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+      for (auto it = fs::recursive_directory_iterator(
+               path, fs::directory_options::skip_permission_denied, ec);
            it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
         const std::string name = it->path().filename().string();

@@ -1,12 +1,11 @@
 #include "mura/data/loader.h"
 
-#include <thread>
-
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <cstring>
 #include <fstream>
+#include <opencv2/core.hpp>
+#include <thread>
 
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
@@ -47,12 +46,15 @@ std::vector<Sample> make_samples(const Dataset& ds, const std::vector<std::size_
 }
 
 const NameTable<CacheMode>& cache_mode_names() {
-  static const NameTable<CacheMode> table(
-      "--cache", {{CacheMode::None, "none", {"off"}}, {CacheMode::Memory, "memory", {"ram"}}, {CacheMode::Disk, "disk", {}}});
+  static const NameTable<CacheMode> table("--cache", {{CacheMode::None, "none", {"off"}},
+                                                      {CacheMode::Memory, "memory", {"ram"}},
+                                                      {CacheMode::Disk, "disk", {}}});
   return table;
 }
 
-CacheMode parse_cache_mode(const std::string& name) { return cache_mode_names().parse(name); }
+CacheMode parse_cache_mode(const std::string& name) {
+  return cache_mode_names().parse(name);
+}
 
 Loader::Loader(std::vector<Sample> samples, LoaderOptions options)
     : samples_(std::move(samples)), options_(std::move(options)) {
@@ -198,7 +200,8 @@ cv::Mat Loader::resized_image(std::size_t i) {
 std::size_t Loader::fill_cache(int threads) {
   if (options_.cache == CacheMode::None || cache_complete()) return 0;
   const std::size_t before = decoded_.load();
-  const unsigned n = threads > 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned n = threads > 0 ? static_cast<unsigned>(threads)
+                                 : std::max(1u, std::thread::hardware_concurrency());
   std::atomic<std::size_t> next{0};
   std::mutex error_mu;
   std::exception_ptr first_error;
@@ -229,8 +232,10 @@ Batch Loader::build(std::uint64_t epoch, const std::vector<std::size_t>& members
   const int size = options_.transform.size;
   const auto n = static_cast<std::int64_t>(members.size());
   Batch batch;
-  auto image_options = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(options_.pin_memory);
-  if (options_.channels_last) image_options = image_options.memory_format(torch::MemoryFormat::ChannelsLast);
+  auto image_options =
+      torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(options_.pin_memory);
+  if (options_.channels_last)
+    image_options = image_options.memory_format(torch::MemoryFormat::ChannelsLast);
   batch.images = torch::empty({n, 3, size, size}, image_options);
   batch.labels = torch::empty({n}, torch::kFloat32);
   float* images = batch.images.data_ptr<float>();

@@ -13,6 +13,8 @@
 /// runs per epoch on the cached image. Disk additionally writes the cache, once complete,
 /// to one versioned file in cache_dir (atomically), keyed by the sample files (path, size,
 /// modification time) and the image size, so the next run starts warm.
+#include <torch/types.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -25,8 +27,6 @@
 #include <thread>
 #include <vector>
 
-#include <torch/types.h>
-
 #include "mura/data/dataset.h"
 #include "mura/data/image.h"
 #include "mura/data/transforms.h"
@@ -38,7 +38,7 @@ namespace mura::data {
 struct Sample {
   std::filesystem::path file;
   int label = 0;
-  std::string study;      ///< the study's MURA path (".../study1_positive/")
+  std::string study;  ///< the study's MURA path (".../study1_positive/")
   std::string patient;
   std::string body_part;
 };
@@ -54,10 +54,10 @@ CacheMode parse_cache_mode(const std::string& name);
 
 struct LoaderOptions {
   int batch_size = 32;
-  int workers = 2;        ///< decoding threads; 0 decodes on the calling thread
-  int prefetch = 4;       ///< batches being built or ready ahead of the consumer (>= 1)
-  bool shuffle = false;   ///< permute the samples each epoch (seeded by seed and epoch)
-  bool drop_last = false; ///< drop the last, incomplete batch
+  int workers = 2;         ///< decoding threads; 0 decodes on the calling thread
+  int prefetch = 4;        ///< batches being built or ready ahead of the consumer (>= 1)
+  bool shuffle = false;    ///< permute the samples each epoch (seeded by seed and epoch)
+  bool drop_last = false;  ///< drop the last, incomplete batch
   std::uint64_t seed = 42;
   TransformOptions transform;
   DecodeOptions decode;

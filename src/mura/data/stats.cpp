@@ -58,8 +58,8 @@ std::string format_stats_table(const std::vector<StatsRow>& rows) {
     const auto& c = r.counts;
     const double pct = c.total_images() ? 100.0 * c.images[1] / c.total_images() : 0.0;
     std::snprintf(line, sizeof line, "%-6s %-14s %9zu | %8zu %8zu %8zu | %8zu %8zu %8zu %8.1f%%\n",
-                  r.split.c_str(), r.body_part.c_str(), c.patients, c.total_studies(),
-                  c.studies[0], c.studies[1], c.total_images(), c.images[0], c.images[1], pct);
+                  r.split.c_str(), r.body_part.c_str(), c.patients, c.total_studies(), c.studies[0],
+                  c.studies[1], c.total_images(), c.images[0], c.images[1], pct);
     out << line;
   }
   return out.str();

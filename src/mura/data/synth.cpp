@@ -25,7 +25,9 @@ struct Bone {
   double width;
 };
 
-int irange(Rng& r, int lo, int hi) { return lo + static_cast<int>(r.below(hi - lo + 1)); }
+int irange(Rng& r, int lo, int hi) {
+  return lo + static_cast<int>(r.below(hi - lo + 1));
+}
 
 /// Draws one radiograph-like image; when `lesion`, adds a lesion and returns its box.
 cv::Mat draw_image(Rng& rng, int w, int h, bool lesion, Box& box) {
@@ -33,12 +35,12 @@ cv::Mat draw_image(Rng& rng, int w, int h, bool lesion, Box& box) {
   const double g0 = rng.uniform(15, 45), gx = rng.uniform(-20, 20), gy = rng.uniform(-20, 20);
   for (int y = 0; y < h; ++y) {
     float* row = img.ptr<float>(y);
-    for (int x = 0; x < w; ++x)
-      row[x] = static_cast<float>(g0 + gx * x / w + gy * y / h);
+    for (int x = 0; x < w; ++x) row[x] = static_cast<float>(g0 + gx * x / w + gy * y / h);
   }
   const double side = std::min(w, h);
   // soft tissue
-  cv::ellipse(img, cv::Point(w / 2 + irange(rng, -w / 8, w / 8), h / 2 + irange(rng, -h / 8, h / 8)),
+  cv::ellipse(img,
+              cv::Point(w / 2 + irange(rng, -w / 8, w / 8), h / 2 + irange(rng, -h / 8, h / 8)),
               cv::Size(static_cast<int>(w * rng.uniform(0.25, 0.45)),
                        static_cast<int>(h * rng.uniform(0.3, 0.5))),
               rng.uniform(0, 180), 0, 360, cv::Scalar(rng.uniform(25, 45)), cv::FILLED);
@@ -65,8 +67,8 @@ cv::Mat draw_image(Rng& rng, int w, int h, bool lesion, Box& box) {
   const int n_blobs = irange(rng, 0, 2);
   for (int i = 0; i < n_blobs; ++i)
     cv::circle(img, cv::Point(irange(rng, 0, w - 1), irange(rng, 0, h - 1)),
-               static_cast<int>(side * rng.uniform(0.015, 0.035)), cv::Scalar(rng.uniform(150, 210)),
-               cv::FILLED, cv::LINE_AA);
+               static_cast<int>(side * rng.uniform(0.015, 0.035)),
+               cv::Scalar(rng.uniform(150, 210)), cv::FILLED, cv::LINE_AA);
   if (rng.bernoulli(0.6)) {
     const bool right = rng.bernoulli(0.5);
     cv::putText(img, right ? "R" : "L", cv::Point(irange(rng, 4, w / 4), irange(rng, h / 8, h / 4)),
@@ -89,7 +91,8 @@ cv::Mat draw_image(Rng& rng, int w, int h, bool lesion, Box& box) {
                cv::LINE_AA);
     const int ext = static_cast<int>(std::ceil(r + thick / 2.0 + 1));
     box = {std::max(0, static_cast<int>(c.x) - ext), std::max(0, static_cast<int>(c.y) - ext),
-           std::min(w, static_cast<int>(c.x) + ext + 1), std::min(h, static_cast<int>(c.y) + ext + 1)};
+           std::min(w, static_cast<int>(c.x) + ext + 1),
+           std::min(h, static_cast<int>(c.y) + ext + 1)};
   }
   // sensor noise
   cv::Mat noise(h, w, CV_32F);
@@ -122,12 +125,14 @@ void write_png(const fs::path& file, const cv::Mat& gray, Rng& rng, const SynthO
 
 SynthSummary write_synthetic_dataset(const SynthOptions& o) {
   if (o.out.empty()) throw Error("synth: no output folder given");
-  if (o.patients < 2) throw Error("synth: need at least 2 patients, got " + std::to_string(o.patients));
+  if (o.patients < 2)
+    throw Error("synth: need at least 2 patients, got " + std::to_string(o.patients));
   if (o.min_side < 32 || o.max_side < o.min_side || o.max_side > 4096)
     throw Error("synth: image sides must satisfy 32 <= min <= max <= 4096");
   if (!(o.valid_fraction > 0 && o.valid_fraction < 1))
     throw Error("synth: valid fraction must be in (0, 1)");
-  if (!(o.abnormal_rate >= 0 && o.abnormal_rate <= 1) || !(o.lesion_rate >= 0 && o.lesion_rate <= 1))
+  if (!(o.abnormal_rate >= 0 && o.abnormal_rate <= 1) ||
+      !(o.lesion_rate >= 0 && o.lesion_rate <= 1))
     throw Error("synth: rates must be in [0, 1]");
   if (o.body_parts.empty()) throw Error("synth: no body parts given");
   std::vector<std::string> parts;
@@ -137,7 +142,8 @@ SynthSummary write_synthetic_dataset(const SynthOptions& o) {
   if (out.filename().empty()) out = out.parent_path();
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !o.overwrite)
-    throw Error("synth: '" + o.out.string() + "' exists and is not empty (use --overwrite to replace it)");
+    throw Error("synth: '" + o.out.string() +
+                "' exists and is not empty (use --overwrite to replace it)");
   const std::string root_name = out.filename().string();
   const fs::path tmp = out.parent_path() / ("." + root_name + ".synth-tmp");
   fs::remove_all(tmp, ec);
@@ -163,14 +169,17 @@ SynthSummary write_synthetic_dataset(const SynthOptions& o) {
         const int n_studies = rng.bernoulli(0.25) ? 2 : 1;
         for (int s = 1; s <= n_studies; ++s) {
           const bool abnormal = rng.bernoulli(o.abnormal_rate);
-          const std::string study = "study" + std::to_string(s) + (abnormal ? "_positive" : "_negative");
-          const std::string rel_study = std::string(split) + "/" + part + "/" + pid + "/" + study + "/";
+          const std::string study =
+              "study" + std::to_string(s) + (abnormal ? "_positive" : "_negative");
+          const std::string rel_study =
+              std::string(split) + "/" + part + "/" + pid + "/" + study + "/";
           fs::create_directories(tmp / rel_study);
           const int n_images = irange(rng, 1, 3);
           int forced = abnormal ? static_cast<int>(rng.below(n_images)) : -1;
           for (int i = 1; i <= n_images; ++i) {
             const bool lesion = abnormal && (i - 1 == forced || rng.bernoulli(o.lesion_rate));
-            const int w = irange(rng, o.min_side, o.max_side), h = irange(rng, o.min_side, o.max_side);
+            const int w = irange(rng, o.min_side, o.max_side),
+                      h = irange(rng, o.min_side, o.max_side);
             Box box{};
             const cv::Mat img = draw_image(rng, w, h, lesion, box);
             const std::string rel_image = rel_study + "image" + std::to_string(i) + ".png";

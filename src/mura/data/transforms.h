@@ -7,23 +7,20 @@
 /// whatever the number of worker threads.
 #include <array>
 #include <cstdint>
-
 #include <opencv2/core/mat.hpp>
 
 namespace mura::data {
 
 struct TransformOptions {
-  int size = 224;                ///< output side; the MURA paper uses 320
-  bool hflip = false;            ///< flip left-right with probability 0.5
-  double rotate_degrees = 0.0;   ///< rotate by U(-d, d) degrees, bilinear, black fill
-  double brightness = 0.0;       ///< multiply by U(1-b, 1+b), like ColorJitter(brightness=b)
-  double contrast = 0.0;         ///< blend with the mean by U(1-c, 1+c), like ColorJitter
+  int size = 224;               ///< output side; the MURA paper uses 320
+  bool hflip = false;           ///< flip left-right with probability 0.5
+  double rotate_degrees = 0.0;  ///< rotate by U(-d, d) degrees, bilinear, black fill
+  double brightness = 0.0;      ///< multiply by U(1-b, 1+b), like ColorJitter(brightness=b)
+  double contrast = 0.0;        ///< blend with the mean by U(1-c, 1+c), like ColorJitter
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  ///< ImageNet RGB mean
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};   ///< ImageNet RGB std
 
-  bool augments() const {
-    return hflip || rotate_degrees > 0 || brightness > 0 || contrast > 0;
-  }
+  bool augments() const { return hflip || rotate_degrees > 0 || brightness > 0 || contrast > 0; }
   /// The seeds' training transforms: flip + rotation of 10 degrees.
   static TransformOptions training(int size = 224);
   /// Evaluation: resize and normalise only.

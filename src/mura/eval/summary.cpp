@@ -12,15 +12,17 @@
 #include "mura/eval/bootstrap.h"
 #include "mura/eval/calibration.h"
 #include "mura/util/error.h"
-#include "mura/util/versions.h"
 #include "mura/util/strings.h"
+#include "mura/util/versions.h"
 
 namespace mura::eval {
 using nlohmann::json;
 
 namespace {
 
-json num(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+json num(double v) {
+  return std::isnan(v) ? json(nullptr) : json(v);
+}
 
 json score_json(const Score& s) {
   json j = {{"value", num(s.value)}};
@@ -45,23 +47,25 @@ json metrics_json(const BinaryMetrics& m) {
                             {"recall", m.report.weighted_avg.recall},
                             {"f1-score", m.report.weighted_avg.f1},
                             {"support", m.report.weighted_avg.support}};
-  return {{"n", m.n},
-          {"n_abnormal", m.n_pos},
-          {"n_normal", m.n_neg},
-          {"threshold", m.threshold},
-          {"accuracy", m.accuracy},
-          {"auroc", score_json(m.auroc)},
-          {"average_precision", score_json(m.average_precision)},
-          {"kappa", score_json(m.kappa)},
-          {"sensitivity", score_json(m.sensitivity)},
-          {"specificity", score_json(m.specificity)},
-          {"confusion_matrix", {{m.confusion.tn, m.confusion.fp}, {m.confusion.fn, m.confusion.tp}}},
-          {"classification_report", report}};
+  return {
+      {"n", m.n},
+      {"n_abnormal", m.n_pos},
+      {"n_normal", m.n_neg},
+      {"threshold", m.threshold},
+      {"accuracy", m.accuracy},
+      {"auroc", score_json(m.auroc)},
+      {"average_precision", score_json(m.average_precision)},
+      {"kappa", score_json(m.kappa)},
+      {"sensitivity", score_json(m.sensitivity)},
+      {"specificity", score_json(m.specificity)},
+      {"confusion_matrix", {{m.confusion.tn, m.confusion.fp}, {m.confusion.fn, m.confusion.tp}}},
+      {"classification_report", report}};
 }
 
 json interval_json(const BootstrapInterval& b) {
-  return {{"point", num(b.point.value)}, {"lower", num(b.lower)},       {"upper", num(b.upper)},
-          {"confidence", b.confidence},  {"resamples_used", b.n_used}, {"resamples_skipped", b.n_skipped}};
+  return {{"point", num(b.point.value)}, {"lower", num(b.lower)},
+          {"upper", num(b.upper)},       {"confidence", b.confidence},
+          {"resamples_used", b.n_used},  {"resamples_skipped", b.n_skipped}};
 }
 
 json calibration_json(const Calibration& c) {
@@ -83,7 +87,8 @@ Calibration calibration_of(const std::vector<Item>& items) {
   return calibration(l, s, 10);
 }
 
-std::string level_text(const std::string& title, const BinaryMetrics& m, const BootstrapResult* ci) {
+std::string level_text(const std::string& title, const BinaryMetrics& m,
+                       const BootstrapResult* ci) {
   std::ostringstream o;
   o << "== " << title << " (" << m.n << ": " << m.n_pos << " abnormal, " << m.n_neg
     << " normal; threshold " << m.threshold << ")\n";
@@ -95,10 +100,11 @@ std::string level_text(const std::string& title, const BinaryMetrics& m, const B
     o << "  sensitivity   " << ci->sensitivity.format() << "\n";
     o << "  specificity   " << ci->specificity.format() << "\n";
   } else {
-    o << "  sensitivity   " << m.sensitivity.format() << "   specificity " << m.specificity.format() << "\n";
+    o << "  sensitivity   " << m.sensitivity.format() << "   specificity " << m.specificity.format()
+      << "\n";
   }
-  o << "  confusion matrix [[TN FP] [FN TP]] = [[" << m.confusion.tn << " " << m.confusion.fp << "] ["
-    << m.confusion.fn << " " << m.confusion.tp << "]]\n\n";
+  o << "  confusion matrix [[TN FP] [FN TP]] = [[" << m.confusion.tn << " " << m.confusion.fp
+    << "] [" << m.confusion.fn << " " << m.confusion.tp << "]]\n\n";
   o << format_classification_report(m.report) << "\n";
   return o.str();
 }
@@ -123,7 +129,8 @@ std::string parts_text(const std::map<std::string, BinaryMetrics>& parts) {
 }  // namespace
 
 const NameTable<std::string>& evaluation_split_names() {
-  static const NameTable<std::string> table("--split", {{"valid", "valid", {"val", "validation"}}, {"heldout", "heldout", {"held-out"}}});
+  static const NameTable<std::string> table(
+      "--split", {{"valid", "valid", {"val", "validation"}}, {"heldout", "heldout", {"held-out"}}});
   return table;
 }
 
@@ -141,12 +148,14 @@ ThresholdRule parse_threshold_rule(const std::string& text) {
   } catch (const std::exception&) {
     throw Error("--threshold: expected a number in (0, 1) or 'youden', got '" + text + "'");
   }
-  if (!(v > 0 && v < 1)) throw Error("--threshold: expected a number in (0, 1), got '" + text + "'");
+  if (!(v > 0 && v < 1))
+    throw Error("--threshold: expected a number in (0, 1), got '" + text + "'");
   r.value = v;
   return r;
 }
 
-Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentity& run, const SummaryOptions& o) {
+Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentity& run,
+                  const SummaryOptions& o) {
   std::vector<ImagePrediction> images;
   for (const auto& e : evaluated) images.push_back({e.study, e.body_part, e.label, e.probability});
   const auto studies = aggregate_studies(images);
@@ -205,8 +214,9 @@ Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentit
                       {"study_sensitivity", interval_json(ci.sensitivity)},
                       {"study_specificity", interval_json(ci.specificity)}};
   }
-  j["calibration"] = {{"method", "10 equal-width bins (sklearn calibration_curve, strategy uniform); "
-                                 "ECE = sum of bin share * |observed rate - mean probability|"},
+  j["calibration"] = {{"method",
+                       "10 equal-width bins (sklearn calibration_curve, strategy uniform); "
+                       "ECE = sum of bin share * |observed rate - mean probability|"},
                       {"image", calibration_json(calibration_of(images))},
                       {"study", calibration_json(calibration_of(studies))}};
 
@@ -216,17 +226,19 @@ Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentit
   for (const auto& e : evaluated) {
     char p[32];
     std::snprintf(p, sizeof p, "%.9g", e.probability);
-    img_csv << csv_escape(e.path) << "," << e.body_part << "," << csv_escape(e.study) << "," << e.label << "," << p
-            << "\n";
+    img_csv << csv_escape(e.path) << "," << e.body_part << "," << csv_escape(e.study) << ","
+            << e.label << "," << p << "\n";
   }
-  for (const auto& s : studies) study_csv << csv_escape(s.study) << "," << (s.probability >= threshold ? 1 : 0) << "\n";
+  for (const auto& s : studies)
+    study_csv << csv_escape(s.study) << "," << (s.probability >= threshold ? 1 : 0) << "\n";
   out.images_csv = img_csv.str();
   out.studies_csv = study_csv.str();
 
   std::ostringstream rep;
-  rep << "mura evaluate: " << run.checkpoints.size() << " checkpoint(s) on " << run.data_dir << " (" << run.split
-      << ")" << (run.tta_flip ? ", flip TTA" : "") << "\n\n";
-  rep << level_text("study level (mean of the images' probabilities)", study_m, with_ci ? &ci : nullptr);
+  rep << "mura evaluate: " << run.checkpoints.size() << " checkpoint(s) on " << run.data_dir << " ("
+      << run.split << ")" << (run.tta_flip ? ", flip TTA" : "") << "\n\n";
+  rep << level_text("study level (mean of the images' probabilities)", study_m,
+                    with_ci ? &ci : nullptr);
   rep << level_text("image level", image_m, nullptr);
   rep << "== per body part, study level\n" << parts_text(study_parts) << "\n";
   rep << "== per body part, image level\n" << parts_text(image_parts) << "\n";

@@ -55,15 +55,16 @@ struct SummaryOptions {
 };
 
 struct Summary {
-  std::string metrics_json;     ///< metrics.json's text
+  std::string metrics_json;  ///< metrics.json's text
   std::string images_csv, studies_csv;
-  std::string report;           ///< the text for the terminal (without the "wrote" line)
+  std::string report;  ///< the text for the terminal (without the "wrote" line)
   double threshold = 0.5;
   double study_auroc = 0, image_auroc = 0;  ///< NaN when undefined
 };
 
 /// Metrics at image and study level (study = mean of its images), per body part, bootstrap
 /// intervals and calibration, as text and files.
-Summary summarize(const std::vector<EvaluatedImage>& images, const RunIdentity& run, const SummaryOptions& options);
+Summary summarize(const std::vector<EvaluatedImage>& images, const RunIdentity& run,
+                  const SummaryOptions& options);
 
 }  // namespace mura::eval

@@ -11,13 +11,18 @@ namespace mura::explain {
 
 const NameTable<CamMethod>& cam_method_names() {
   static const NameTable<CamMethod> table(
-      "--method", {{CamMethod::GradCam, "gradcam", {"grad-cam"}}, {CamMethod::GradCamPlusPlus, "gradcam++", {"grad-cam++", "gradcampp"}}});
+      "--method", {{CamMethod::GradCam, "gradcam", {"grad-cam"}},
+                   {CamMethod::GradCamPlusPlus, "gradcam++", {"grad-cam++", "gradcampp"}}});
   return table;
 }
 
-CamMethod parse_cam_method(const std::string& name) { return cam_method_names().parse(name); }
+CamMethod parse_cam_method(const std::string& name) {
+  return cam_method_names().parse(name);
+}
 
-const char* cam_method_name(CamMethod m) { return cam_method_names().name(m).c_str(); }
+const char* cam_method_name(CamMethod m) {
+  return cam_method_names().name(m).c_str();
+}
 
 CamBatch compute_cam(models::ClassifierImpl& model, const torch::Tensor& images, CamMethod method) {
   const bool was_training = model.is_training();
@@ -48,7 +53,8 @@ CamBatch compute_cam(models::ClassifierImpl& model, const torch::Tensor& images,
     const auto range = hi - lo;
     cam = torch::where(range > 0, (cam - lo) / range.clamp_min(1e-12), torch::zeros_like(cam));
     out.cams = cam.detach().to(torch::kCPU).contiguous();
-    out.probabilities = models::probabilities_from_logits(logits.detach()).to(torch::kCPU, torch::kFloat64);
+    out.probabilities =
+        models::probabilities_from_logits(logits.detach()).to(torch::kCPU, torch::kFloat64);
   }
   const auto grid = model.feature_grid();
   out.geometry = {grid.stride, grid.offset, images.size(3), images.size(2)};
@@ -77,7 +83,8 @@ CamBatch compute_cam(const std::vector<std::shared_ptr<models::ClassifierImpl>>&
       std::vector<double> g(static_cast<std::size_t>(n));
       for (int64_t k = 0; k < n; ++k)
         g[static_cast<std::size_t>(k)] =
-            (out.geometry.offset + out.geometry.stride * static_cast<double>(k) - p.geometry.offset) /
+            (out.geometry.offset + out.geometry.stride * static_cast<double>(k) -
+             p.geometry.offset) /
             p.geometry.stride;
       return g;
     };
@@ -89,7 +96,8 @@ CamBatch compute_cam(const std::vector<std::shared_ptr<models::ClassifierImpl>>&
       for (int64_t b = 0; b < p.cams.size(0); ++b) c[b].copy_(sample_cam(p.cams[b], gy, gx));
     }
     out.cams = out.cams.defined() ? out.cams + c : c;
-    out.probabilities = out.probabilities.defined() ? out.probabilities + p.probabilities : p.probabilities;
+    out.probabilities =
+        out.probabilities.defined() ? out.probabilities + p.probabilities : p.probabilities;
   }
   out.cams /= static_cast<double>(models.size());
   out.probabilities /= static_cast<double>(models.size());
@@ -98,7 +106,8 @@ CamBatch compute_cam(const std::vector<std::shared_ptr<models::ClassifierImpl>>&
 
 torch::Tensor sample_cam(const torch::Tensor& cam, const std::vector<double>& gy,
                          const std::vector<double>& gx) {
-  if (cam.dim() != 2 || cam.size(0) < 1 || cam.size(1) < 1) throw Error("a CAM must be a non-empty 2-D map");
+  if (cam.dim() != 2 || cam.size(0) < 1 || cam.size(1) < 1)
+    throw Error("a CAM must be a non-empty 2-D map");
   const auto c = cam.to(torch::kCPU, torch::kFloat32).contiguous();
   const int64_t h = c.size(0), w = c.size(1);
   struct Tap {

@@ -14,11 +14,11 @@
 /// The model runs in eval mode (BatchNorm uses running statistics) and gradients are taken
 /// with torch::autograd::grad with respect to A only, so nothing accumulates in the
 /// parameters' .grad; the model's train/eval mode is restored afterwards.
+#include <torch/types.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "mura/models/classifier.h"
 #include "mura/util/names.h"

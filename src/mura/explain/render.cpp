@@ -44,7 +44,8 @@ cv::Mat overlay(const cv::Mat& gray, const cv::Mat& cam01, double alpha) {
 cv::Mat three_panels(const cv::Mat& gray, const cv::Mat& cam01, double probability,
                      const RenderOptions& o) {
   const int h = o.panel_height;
-  const int w = std::max(1, static_cast<int>(std::lround(static_cast<double>(gray.cols) * h / gray.rows)));
+  const int w =
+      std::max(1, static_cast<int>(std::lround(static_cast<double>(gray.cols) * h / gray.rows)));
   cv::Mat g, c, orig, heat, over;
   cv::resize(gray, g, cv::Size(w, h), 0, 0, cv::INTER_AREA);
   cv::resize(cam01, c, cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
@@ -55,10 +56,10 @@ cv::Mat three_panels(const cv::Mat& gray, const cv::Mat& cam01, double probabili
   std::snprintf(text, sizeof text, "P(abnormal) = %.3f", probability);
   const double scale = h / 512.0 * 0.9;
   const int thick = std::max(1, h / 256);
-  cv::putText(over, text, cv::Point(8, static_cast<int>(28 * h / 512.0)), cv::FONT_HERSHEY_SIMPLEX, scale,
-              cv::Scalar(0, 0, 0), thick + 2, cv::LINE_AA);
-  cv::putText(over, text, cv::Point(8, static_cast<int>(28 * h / 512.0)), cv::FONT_HERSHEY_SIMPLEX, scale,
-              cv::Scalar(255, 255, 255), thick, cv::LINE_AA);
+  cv::putText(over, text, cv::Point(8, static_cast<int>(28 * h / 512.0)), cv::FONT_HERSHEY_SIMPLEX,
+              scale, cv::Scalar(0, 0, 0), thick + 2, cv::LINE_AA);
+  cv::putText(over, text, cv::Point(8, static_cast<int>(28 * h / 512.0)), cv::FONT_HERSHEY_SIMPLEX,
+              scale, cv::Scalar(255, 255, 255), thick, cv::LINE_AA);
   cv::Mat out;
   cv::hconcat(std::vector<cv::Mat>{orig, heat, over}, out);
   return out;
@@ -66,7 +67,8 @@ cv::Mat three_panels(const cv::Mat& gray, const cv::Mat& cam01, double probabili
 
 void write_image(const std::filesystem::path& file, const cv::Mat& image) {
   std::vector<unsigned char> buf;
-  if (!cv::imencode(file.extension().string().empty() ? ".png" : file.extension().string(), image, buf))
+  if (!cv::imencode(file.extension().string().empty() ? ".png" : file.extension().string(), image,
+                    buf))
     throw Error("cannot encode " + file.string());
   write_file_atomic(file, std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
 }
@@ -80,7 +82,8 @@ void write_cam_png16(const std::filesystem::path& file, const cv::Mat& cam01) {
 void write_npy(const std::filesystem::path& file, const torch::Tensor& map) {
   const auto t = map.to(torch::kCPU, torch::kFloat32).contiguous();
   std::string shape = "(";
-  for (int64_t d = 0; d < t.dim(); ++d) shape += std::to_string(t.size(d)) + (t.dim() == 1 || d + 1 < t.dim() ? ", " : "");
+  for (int64_t d = 0; d < t.dim(); ++d)
+    shape += std::to_string(t.size(d)) + (t.dim() == 1 || d + 1 < t.dim() ? ", " : "");
   shape += ")";
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
   const std::size_t total = 10 + header.size() + 1;
@@ -90,7 +93,8 @@ void write_npy(const std::filesystem::path& file, const torch::Tensor& map) {
   data += static_cast<char>(len & 0xFF);
   data += static_cast<char>(len >> 8);
   data += header;
-  data.append(reinterpret_cast<const char*>(t.data_ptr<float>()), static_cast<std::size_t>(t.numel()) * 4);
+  data.append(reinterpret_cast<const char*>(t.data_ptr<float>()),
+              static_cast<std::size_t>(t.numel()) * 4);
   write_file_atomic(file, data);
 }
 

@@ -6,11 +6,11 @@
 /// ratio. The mapping puts each CAM cell where the model's cell looks (CamGeometry: for
 /// ResNet, cell j is centred on input pixel 32 j), not where a plain resize of the map would
 /// put it (32 j + 15.5): that half-cell shift moved ResNet's CAM maxima off the lesions.
-#include <filesystem>
-#include <string>
-
-#include <opencv2/core/mat.hpp>
 #include <torch/types.h>
+
+#include <filesystem>
+#include <opencv2/core/mat.hpp>
+#include <string>
 
 #include "mura/explain/gradcam.h"
 

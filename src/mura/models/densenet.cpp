@@ -12,7 +12,8 @@ DenseLayerImpl::DenseLayerImpl(int64_t num_input_features, int64_t growth_rate, 
     : drop_rate_(drop_rate) {
   norm1_ = register_module("norm1", nn::BatchNorm2d(num_input_features));
   conv1_ = register_module(
-      "conv1", nn::Conv2d(nn::Conv2dOptions(num_input_features, bn_size * growth_rate, 1).bias(false)));
+      "conv1",
+      nn::Conv2d(nn::Conv2dOptions(num_input_features, bn_size * growth_rate, 1).bias(false)));
   norm2_ = register_module("norm2", nn::BatchNorm2d(bn_size * growth_rate));
   conv2_ = register_module(
       "conv2",
@@ -54,7 +55,8 @@ void DenseBlockImpl::fold_batchnorm() {
 TransitionImpl::TransitionImpl(int64_t num_input_features, int64_t num_output_features) {
   norm_ = register_module("norm", nn::BatchNorm2d(num_input_features));
   conv_ = register_module(
-      "conv", nn::Conv2d(nn::Conv2dOptions(num_input_features, num_output_features, 1).bias(false)));
+      "conv",
+      nn::Conv2d(nn::Conv2dOptions(num_input_features, num_output_features, 1).bias(false)));
 }
 
 torch::Tensor TransitionImpl::forward(const torch::Tensor& x) {
@@ -75,8 +77,9 @@ DenseNetImpl::DenseNetImpl(std::string arch, int64_t growth_rate, std::vector<in
   features_->push_back("pool0", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
   int64_t num_features = num_init_features;
   for (std::size_t i = 0; i < block_config.size(); ++i) {
-    features_->push_back("denseblock" + std::to_string(i + 1),
-                         DenseBlock(block_config[i], num_features, bn_size, growth_rate, drop_rate));
+    features_->push_back(
+        "denseblock" + std::to_string(i + 1),
+        DenseBlock(block_config[i], num_features, bn_size, growth_rate, drop_rate));
     num_features += block_config[i] * growth_rate;
     if (i + 1 != block_config.size()) {
       features_->push_back("transition" + std::to_string(i + 1),
@@ -111,8 +114,10 @@ void DenseNetImpl::fold_batchnorm_impl() {
     const std::string& name = names.at(i++);
     if (name == "norm0") continue;  // folded into conv0
     if (name == "conv0") {
-      folded->push_back("conv0", fold_conv_batchnorm(*std::dynamic_pointer_cast<nn::Conv2dImpl>(features_->ptr(0)),
-                                                     *std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(features_->ptr(1))));
+      folded->push_back(
+          "conv0",
+          fold_conv_batchnorm(*std::dynamic_pointer_cast<nn::Conv2dImpl>(features_->ptr(0)),
+                              *std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(features_->ptr(1))));
       continue;
     }
     if (auto* block = dynamic_cast<DenseBlockImpl*>(any.ptr().get())) block->fold_batchnorm();
@@ -126,9 +131,17 @@ torch::Tensor DenseNetImpl::forward_features(const torch::Tensor& x) {
   return torch::relu(features_->forward(x));
 }
 
-DenseNet densenet121(int64_t n) { return DenseNet("densenet121", 32, std::vector<int64_t>{6, 12, 24, 16}, 64, n); }
-DenseNet densenet161(int64_t n) { return DenseNet("densenet161", 48, std::vector<int64_t>{6, 12, 36, 24}, 96, n); }
-DenseNet densenet169(int64_t n) { return DenseNet("densenet169", 32, std::vector<int64_t>{6, 12, 32, 32}, 64, n); }
-DenseNet densenet201(int64_t n) { return DenseNet("densenet201", 32, std::vector<int64_t>{6, 12, 48, 32}, 64, n); }
+DenseNet densenet121(int64_t n) {
+  return DenseNet("densenet121", 32, std::vector<int64_t>{6, 12, 24, 16}, 64, n);
+}
+DenseNet densenet161(int64_t n) {
+  return DenseNet("densenet161", 48, std::vector<int64_t>{6, 12, 36, 24}, 96, n);
+}
+DenseNet densenet169(int64_t n) {
+  return DenseNet("densenet169", 32, std::vector<int64_t>{6, 12, 32, 32}, 64, n);
+}
+DenseNet densenet201(int64_t n) {
+  return DenseNet("densenet201", 32, std::vector<int64_t>{6, 12, 48, 32}, 64, n);
+}
 
 }  // namespace mura::models

@@ -18,7 +18,8 @@ namespace mura::models {
 /// applied to the concatenation of all earlier feature maps.
 class DenseLayerImpl : public torch::nn::Module {
  public:
-  DenseLayerImpl(int64_t num_input_features, int64_t growth_rate, int64_t bn_size, double drop_rate);
+  DenseLayerImpl(int64_t num_input_features, int64_t growth_rate, int64_t bn_size,
+                 double drop_rate);
   torch::Tensor forward(const std::vector<torch::Tensor>& inputs);
   /// Folds norm2 into conv1 (eval mode; see ClassifierImpl::fold_batchnorm).
   void fold_batchnorm();

@@ -1,9 +1,9 @@
 #pragma once
 /// Running a model (or an ensemble) over a loader: probabilities of "abnormal" per sample.
+#include <torch/types.h>
+
 #include <memory>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "mura/data/loader.h"
 #include "mura/models/classifier.h"

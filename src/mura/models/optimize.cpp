@@ -26,8 +26,9 @@ nn::Conv2d fold_conv_batchnorm(const nn::Conv2dImpl& conv, const nn::BatchNorm2d
     beta = bn.bias.to(torch::kFloat64);
   }
   const auto s = gamma / torch::sqrt(var + bn.options.eps());
-  const auto b0 = conv.options.bias() && conv.bias.defined() ? conv.bias.to(torch::kFloat64)
-                                                              : torch::zeros({out_channels}, w.options());
+  const auto b0 = conv.options.bias() && conv.bias.defined()
+                      ? conv.bias.to(torch::kFloat64)
+                      : torch::zeros({out_channels}, w.options());
   const auto& c = conv.options;
   auto opts = nn::Conv2dOptions(c.in_channels(), out_channels, c.kernel_size())
                   .stride(c.stride())
@@ -50,7 +51,8 @@ void to_channels_last(nn::Module& module) {
   for (auto& p : module.parameters()) {
     if (p.dim() != 4) continue;
     p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
-    if (p.grad().defined()) p.mutable_grad() = p.grad().contiguous(torch::MemoryFormat::ChannelsLast);
+    if (p.grad().defined())
+      p.mutable_grad() = p.grad().contiguous(torch::MemoryFormat::ChannelsLast);
   }
   for (auto& b : module.buffers())
     if (b.dim() == 4) b.set_data(b.data().contiguous(torch::MemoryFormat::ChannelsLast));

@@ -46,7 +46,8 @@ std::string canonical_architecture(const std::string& name) {
 }
 
 std::shared_ptr<ClassifierImpl> create_model(const std::string& name, int64_t num_outputs) {
-  if (num_outputs < 1) throw Error("a model needs at least 1 output, got " + std::to_string(num_outputs));
+  if (num_outputs < 1)
+    throw Error("a model needs at least 1 output, got " + std::to_string(num_outputs));
   return factories().at(canonical_architecture(name))(num_outputs);
 }
 

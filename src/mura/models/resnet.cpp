@@ -29,8 +29,9 @@ void init_weights(nn::Module& m) {
 
 /// downsample = Sequential(conv, bn) -> Sequential(folded conv).
 nn::Sequential fold_downsample(const nn::Sequential& ds) {
-  return nn::Sequential(fold_conv_batchnorm(*std::dynamic_pointer_cast<nn::Conv2dImpl>(ds->ptr(0)),
-                                             *std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(ds->ptr(1))));
+  return nn::Sequential(
+      fold_conv_batchnorm(*std::dynamic_pointer_cast<nn::Conv2dImpl>(ds->ptr(0)),
+                          *std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(ds->ptr(1))));
 }
 
 }  // namespace
@@ -147,10 +148,20 @@ torch::Tensor ResNetImpl::forward_features(const torch::Tensor& x) {
   return layer4_->forward(out);
 }
 
-ResNet resnet18(int64_t n) { return ResNet("resnet18", false, std::vector<int64_t>{2, 2, 2, 2}, n); }
-ResNet resnet34(int64_t n) { return ResNet("resnet34", false, std::vector<int64_t>{3, 4, 6, 3}, n); }
-ResNet resnet50(int64_t n) { return ResNet("resnet50", true, std::vector<int64_t>{3, 4, 6, 3}, n); }
-ResNet resnet101(int64_t n) { return ResNet("resnet101", true, std::vector<int64_t>{3, 4, 23, 3}, n); }
-ResNet resnet152(int64_t n) { return ResNet("resnet152", true, std::vector<int64_t>{3, 8, 36, 3}, n); }
+ResNet resnet18(int64_t n) {
+  return ResNet("resnet18", false, std::vector<int64_t>{2, 2, 2, 2}, n);
+}
+ResNet resnet34(int64_t n) {
+  return ResNet("resnet34", false, std::vector<int64_t>{3, 4, 6, 3}, n);
+}
+ResNet resnet50(int64_t n) {
+  return ResNet("resnet50", true, std::vector<int64_t>{3, 4, 6, 3}, n);
+}
+ResNet resnet101(int64_t n) {
+  return ResNet("resnet101", true, std::vector<int64_t>{3, 4, 23, 3}, n);
+}
+ResNet resnet152(int64_t n) {
+  return ResNet("resnet152", true, std::vector<int64_t>{3, 8, 36, 3}, n);
+}
 
 }  // namespace mura::models

@@ -17,7 +17,8 @@ namespace mura::models {
 class BasicBlockImpl : public torch::nn::Module {
  public:
   static constexpr int64_t kExpansion = 1;
-  BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride, torch::nn::Sequential downsample);
+  BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride,
+                 torch::nn::Sequential downsample);
   torch::Tensor forward(const torch::Tensor& x);
   /// Folds each BatchNorm into its convolution (eval mode; see ClassifierImpl::fold_batchnorm).
   void fold_batchnorm();
@@ -34,7 +35,8 @@ TORCH_MODULE(BasicBlock);
 class BottleneckImpl : public torch::nn::Module {
  public:
   static constexpr int64_t kExpansion = 4;
-  BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride, torch::nn::Sequential downsample);
+  BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
+                 torch::nn::Sequential downsample);
   torch::Tensor forward(const torch::Tensor& x);
   void fold_batchnorm();
 

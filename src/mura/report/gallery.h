@@ -4,12 +4,12 @@
 #include <cstddef>
 #include <filesystem>
 #include <limits>
+#include <opencv2/core/mat.hpp>
 #include <string>
 #include <vector>
 
 #include "mura/explain/gradcam.h"
 #include "mura/report/inputs.h"
-#include <opencv2/core/mat.hpp>
 
 namespace mura::report {
 

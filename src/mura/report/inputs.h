@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
 #include "mura/util/versions.h"
 
 namespace mura::report {

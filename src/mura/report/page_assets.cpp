@@ -86,7 +86,11 @@ const char* kCheckScript = R"JS(
 
 }  // namespace
 
-const char* page_style() { return kStyle; }
-const char* page_check_script() { return kCheckScript; }
+const char* page_style() {
+  return kStyle;
+}
+const char* page_check_script() {
+  return kCheckScript;
+}
 
 }  // namespace mura::report

@@ -22,7 +22,6 @@ const char* kRed = "#d62728";
 
 }  // namespace
 
-
 // ---------------------------------------------------------------- numbers from metrics.json
 
 const json* find(const json& root, const std::string& pointer) {
@@ -162,9 +161,9 @@ std::string headline_section(const json& m) {
 
 /// Bins of one level: metrics.json's when it has them, else computed from the predictions.
 static std::vector<eval::CalibrationBin> calibration_bins(const json& m, const std::string& level,
-                                                   const std::vector<int>& labels,
-                                                   const std::vector<double>& scores,
-                                                   bool& from_file) {
+                                                          const std::vector<int>& labels,
+                                                          const std::vector<double>& scores,
+                                                          bool& from_file) {
   const json* bins = find(m, "/calibration/" + level + "/bins");
   from_file = bins && bins->is_array();
   if (!from_file) return eval::calibration(labels, scores, 10).bins;

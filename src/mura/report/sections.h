@@ -28,6 +28,7 @@ std::string curves_row(const nlohmann::json& m, const std::string& level, const 
 std::string confusion_section(const nlohmann::json& m);
 std::string parts_section(const nlohmann::json& m);
 std::string training_section(const ReportContent& c);
-std::string gallery_section(const ReportContent& c, const std::vector<ImageRow>& rows, double threshold);
+std::string gallery_section(const ReportContent& c, const std::vector<ImageRow>& rows,
+                            double threshold);
 
 }  // namespace mura::report

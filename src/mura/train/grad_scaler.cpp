@@ -2,19 +2,20 @@
 
 #include <torch/torch.h>
 
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "mura/util/error.h"
 
 namespace mura::train {
 
 GradScaler::GradScaler(GradScalerOptions options) : options_(options), scale_(options.init_scale) {
-  if (!(options_.init_scale > 0) || !(options_.growth_factor > 1) || !(options_.backoff_factor > 0) ||
-      !(options_.backoff_factor < 1) || options_.growth_interval < 1)
-    throw Error("loss scaler: expected init_scale > 0, growth_factor > 1, 0 < backoff_factor < 1, "
-                "growth_interval >= 1");
+  if (!(options_.init_scale > 0) || !(options_.growth_factor > 1) ||
+      !(options_.backoff_factor > 0) || !(options_.backoff_factor < 1) ||
+      options_.growth_interval < 1)
+    throw Error(
+        "loss scaler: expected init_scale > 0, growth_factor > 1, 0 < backoff_factor < 1, "
+        "growth_interval >= 1");
 }
 
 torch::Tensor GradScaler::scale_loss(const torch::Tensor& loss) const {

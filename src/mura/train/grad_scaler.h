@@ -5,10 +5,10 @@
 /// inf/NaN; a step with non-finite gradients is skipped and the scale multiplied by
 /// `backoff_factor`; after `growth_interval` finite steps in a row it is multiplied by
 /// `growth_factor`. Disabled, every call is a pass-through (bf16 and fp32 need no scaling).
+#include <torch/types.h>
+
 #include <cstdint>
 #include <string>
-
-#include <torch/types.h>
 
 namespace torch::optim {
 class Optimizer;

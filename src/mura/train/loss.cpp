@@ -7,17 +7,24 @@
 namespace mura::train {
 
 const NameTable<LossKind>& loss_names() {
-  static const NameTable<LossKind> table("--loss", {{LossKind::WeightedBce, "weighted-bce", {"wbce"}},
-                                                    {LossKind::Bce, "bce", {}},
-                                                    {LossKind::Ce, "ce", {"cross-entropy"}}});
+  static const NameTable<LossKind> table("--loss",
+                                         {{LossKind::WeightedBce, "weighted-bce", {"wbce"}},
+                                          {LossKind::Bce, "bce", {}},
+                                          {LossKind::Ce, "ce", {"cross-entropy"}}});
   return table;
 }
 
-LossKind parse_loss(const std::string& name) { return loss_names().parse(name); }
+LossKind parse_loss(const std::string& name) {
+  return loss_names().parse(name);
+}
 
-const char* loss_name(LossKind k) { return loss_names().name(k).c_str(); }
+const char* loss_name(LossKind k) {
+  return loss_names().name(k).c_str();
+}
 
-int64_t loss_outputs(LossKind k) { return k == LossKind::Ce ? 2 : 1; }
+int64_t loss_outputs(LossKind k) {
+  return k == LossKind::Ce ? 2 : 1;
+}
 
 std::map<std::string, ClassWeights> mura_class_weights(const std::vector<std::string>& body_parts,
                                                        const std::vector<int>& labels) {
@@ -44,7 +51,8 @@ torch::Tensor Loss::operator()(const torch::Tensor& logits, const torch::Tensor&
     if (x.size(1) != 2) throw Error("the ce loss needs a 2-output head");
     return torch::nn::functional::cross_entropy(x, y.to(torch::kLong));
   }
-  if (x.size(1) != 1) throw Error(std::string("the ") + loss_name(kind_) + " loss needs a 1-output head");
+  if (x.size(1) != 1)
+    throw Error(std::string("the ") + loss_name(kind_) + " loss needs a 1-output head");
   const auto z = x.select(1, 0);
   if (kind_ == LossKind::Bce) return torch::binary_cross_entropy_with_logits(z, y);
   std::vector<float> w(parts.size());
@@ -60,6 +68,5 @@ torch::Tensor Loss::operator()(const torch::Tensor& logits, const torch::Tensor&
                       .to(x.device());
   return torch::binary_cross_entropy_with_logits(z, y, wt);
 }
-
 
 }  // namespace mura::train

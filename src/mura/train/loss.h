@@ -7,11 +7,12 @@
 ///   bce           plain binary cross-entropy on one logit.
 ///   ce            2-class cross-entropy on two logits (the first seed's head).
 /// All return the mean over the batch, in float32 whatever the autocast dtype of the logits.
+#include <torch/types.h>
+
 #include <map>
 #include <string>
 #include <vector>
 
-#include <torch/types.h>
 #include "mura/util/names.h"
 
 namespace mura::train {

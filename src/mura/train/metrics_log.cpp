@@ -48,11 +48,20 @@ std::vector<json> previous_rows(const fs::path& jsonl, int up_to_epoch) {
 }
 
 void write_metrics_log(const fs::path& dir, const std::vector<json>& rows) {
-  static const char* cols[] = {"epoch",         "step",           "lr",
-                               "train_loss",    "val_loss",       "val_image_auc",
-                               "val_image_accuracy", "val_image_kappa", "val_study_auc",
-                               "val_study_accuracy", "val_study_kappa", "seconds",
-                               "images_per_s",  "best"};
+  static const char* cols[] = {"epoch",
+                               "step",
+                               "lr",
+                               "train_loss",
+                               "val_loss",
+                               "val_image_auc",
+                               "val_image_accuracy",
+                               "val_image_kappa",
+                               "val_study_auc",
+                               "val_study_accuracy",
+                               "val_study_kappa",
+                               "seconds",
+                               "images_per_s",
+                               "best"};
   std::ostringstream csv, jsonl;
   for (std::size_t i = 0; i < std::size(cols); ++i) csv << (i ? "," : "") << cols[i];
   csv << "\n";
@@ -60,9 +69,12 @@ void write_metrics_log(const fs::path& dir, const std::vector<json>& rows) {
     for (std::size_t i = 0; i < std::size(cols); ++i) {
       const json& v = r.contains(cols[i]) ? r.at(cols[i]) : json(nullptr);
       csv << (i ? "," : "");
-      if (v.is_boolean()) csv << (v.get<bool>() ? 1 : 0);
-      else if (v.is_number_float()) csv << std::to_string(v.get<double>());
-      else if (!v.is_null()) csv << v.dump();
+      if (v.is_boolean())
+        csv << (v.get<bool>() ? 1 : 0);
+      else if (v.is_number_float())
+        csv << std::to_string(v.get<double>());
+      else if (!v.is_null())
+        csv << v.dump();
     }
     csv << "\n";
     jsonl << r.dump() << "\n";

@@ -2,9 +2,8 @@
 /// A training run's per-epoch log: metrics.csv (for people and spreadsheets) and
 /// metrics.jsonl (one JSON object per epoch, with format_version, util/versions.h).
 #include <filesystem>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "mura/train/trainer.h"
 

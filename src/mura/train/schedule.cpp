@@ -10,22 +10,28 @@
 namespace mura::train {
 
 const NameTable<SchedulerKind>& scheduler_names() {
-  static const NameTable<SchedulerKind> table("--scheduler", {{SchedulerKind::Plateau, "plateau", {"reduce-on-plateau"}},
-                                                              {SchedulerKind::Cosine, "cosine", {}},
-                                                              {SchedulerKind::None, "none", {"constant"}}});
+  static const NameTable<SchedulerKind> table(
+      "--scheduler", {{SchedulerKind::Plateau, "plateau", {"reduce-on-plateau"}},
+                      {SchedulerKind::Cosine, "cosine", {}},
+                      {SchedulerKind::None, "none", {"constant"}}});
   return table;
 }
 
-SchedulerKind parse_scheduler(const std::string& name) { return scheduler_names().parse(name); }
+SchedulerKind parse_scheduler(const std::string& name) {
+  return scheduler_names().parse(name);
+}
 
-const char* scheduler_name(SchedulerKind k) { return scheduler_names().name(k).c_str(); }
+const char* scheduler_name(SchedulerKind k) {
+  return scheduler_names().name(k).c_str();
+}
 
 Scheduler::Scheduler(SchedulerOptions options, double base_lr)
     : o_(options), base_lr_(base_lr), lr_(base_lr), best_(0.0) {}
 
 double Scheduler::step(int epochs_done, double metric) {
   switch (o_.kind) {
-    case SchedulerKind::None: break;
+    case SchedulerKind::None:
+      break;
     case SchedulerKind::Cosine: {
       const double t = std::min(epochs_done, o_.total_epochs);
       lr_ = o_.min_lr + (base_lr_ - o_.min_lr) * (1 + std::cos(M_PI * t / o_.total_epochs)) / 2;
@@ -65,9 +71,12 @@ double Scheduler::step(int epochs_done, double metric) {
 }
 
 std::string Scheduler::state_json() const {
-  nlohmann::json j = {{"kind", scheduler_name(o_.kind)}, {"lr", lr_},
-                      {"base_lr", base_lr_},             {"best", has_best_ ? nlohmann::json(best_) : nlohmann::json(nullptr)},
-                      {"bad_epochs", bad_epochs_},       {"cooldown_left", cooldown_left_},
+  nlohmann::json j = {{"kind", scheduler_name(o_.kind)},
+                      {"lr", lr_},
+                      {"base_lr", base_lr_},
+                      {"best", has_best_ ? nlohmann::json(best_) : nlohmann::json(nullptr)},
+                      {"bad_epochs", bad_epochs_},
+                      {"cooldown_left", cooldown_left_},
                       {"reductions", reductions_}};
   return j.dump();
 }

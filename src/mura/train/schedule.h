@@ -3,6 +3,7 @@
 /// so it is written here with PyTorch's exact semantics (mode, factor, patience, relative
 /// threshold 1e-4, cooldown, min_lr, eps 1e-8).
 #include <string>
+
 #include "mura/util/names.h"
 
 namespace torch::optim {
@@ -25,7 +26,7 @@ struct SchedulerOptions {
   double threshold = 1e-4;  ///< plateau: relative improvement that counts
   int cooldown = 0;
   double min_lr = 0.0;
-  int total_epochs = 10;    ///< cosine: T_max
+  int total_epochs = 10;  ///< cosine: T_max
 };
 
 class Scheduler {

@@ -26,7 +26,8 @@ std::atomic<bool>& stop_requested() {
 }
 
 const NameTable<std::string>& optimizer_names() {
-  static const NameTable<std::string> table("--optimizer", {{"adam", "adam", {}}, {"adamw", "adamw", {}}});
+  static const NameTable<std::string> table("--optimizer",
+                                            {{"adam", "adam", {}}, {"adamw", "adamw", {}}});
   return table;
 }
 
@@ -39,19 +40,23 @@ const NameTable<std::string>& monitor_names() {
 }
 
 const NameTable<std::string>& val_source_names() {
-  static const NameTable<std::string> table("--val-source", {{"split", "split", {}}, {"valid", "valid", {}}});
+  static const NameTable<std::string> table("--val-source",
+                                            {{"split", "split", {}}, {"valid", "valid", {}}});
   return table;
 }
 
 // Every field that a checkpoint records, as flat JSON keys (the runtime's fields keep the
 // names they had before RuntimeOptions existed, so old checkpoints still read).
-#define MURA_OPTION_FIELDS(X)                                                                    \
-  X(data_dir) X(tasks) X(skip_bad) X(val_split) X(val_source) X(image_size) X(cache)            \
-  X(hflip) X(rotate) X(brightness) X(contrast) X(model) X(pretrained) X(freeze)                 \
-  X(load_checkpoint) X(epochs) X(batch_size) X(lr) X(optimizer) X(weight_decay) X(loss)         \
-  X(scheduler) X(monitor) X(factor) X(patience) X(early_stop) X(max_steps) X(output_dir)        \
+// clang-format off
+#define MURA_OPTION_FIELDS(X)                                                                   \
+  X(data_dir) X(tasks) X(skip_bad) X(val_split) X(val_source) X(image_size) X(cache)           \
+  X(hflip) X(rotate) X(brightness) X(contrast) X(model) X(pretrained) X(freeze)                \
+  X(load_checkpoint) X(epochs) X(batch_size) X(lr) X(optimizer) X(weight_decay) X(loss)        \
+  X(scheduler) X(monitor) X(factor) X(patience) X(early_stop) X(max_steps) X(output_dir)       \
   X(checkpoint) X(seed)
-#define MURA_RUNTIME_FIELDS(X) X(workers) X(device) X(precision) X(channels_last) X(deterministic) X(threads)
+#define MURA_RUNTIME_FIELDS(X) \
+  X(workers) X(device) X(precision) X(channels_last) X(deterministic) X(threads)
+// clang-format on
 
 std::string options_to_json(const TrainOptions& o) {
   json j;
@@ -157,7 +162,8 @@ ModelSetup build_model(TrainOptions& o, const Runtime& rt, Sink& sink) {
     o.model = s.spec.arch;
     if (s.resume.state.epoch >= o.epochs && s.resume.state.batches_done_in_epoch == 0)
       throw Error("--epochs " + std::to_string(o.epochs) + ": " + o.load_checkpoint + " has done " +
-                  std::to_string(s.resume.state.epoch) + " epochs already (--epochs is the total to reach)");
+                  std::to_string(s.resume.state.epoch) +
+                  " epochs already (--epochs is the total to reach)");
   } else {
     torch::manual_seed(o.seed);
     s.model = models::create_model(o.model, loss_outputs(loss_kind));
@@ -176,15 +182,17 @@ ModelSetup build_model(TrainOptions& o, const Runtime& rt, Sink& sink) {
     }
   }
   if (s.model->num_outputs() != loss_outputs(loss_kind))
-    throw Error(std::string("--loss ") + loss_name(loss_kind) + " needs a " + std::to_string(loss_outputs(loss_kind)) +
-                "-output head, the model has " + std::to_string(s.model->num_outputs()));
+    throw Error(std::string("--loss ") + loss_name(loss_kind) + " needs a " +
+                std::to_string(loss_outputs(loss_kind)) + "-output head, the model has " +
+                std::to_string(s.model->num_outputs()));
   s.model->to(rt.device);
   s.model->set_frozen(o.freeze);
   if (rt.channels_last) models::to_channels_last(*s.model);
   return s;
 }
 
-Loaders make_loaders(const TrainOptions& o, const weights::ModelSpec& spec, const Runtime& rt, Sink&) {
+Loaders make_loaders(const TrainOptions& o, const weights::ModelSpec& spec, const Runtime& rt,
+                     Sink&) {
   data::IndexOptions iopt;
   iopt.on_bad = o.skip_bad ? data::BadEntryPolicy::Skip : data::BadEntryPolicy::Fail;
   data::Dataset ds = data::filter_body_parts(data::index_dataset(o.data_dir, iopt), o.tasks);
@@ -232,7 +240,8 @@ Loaders make_loaders(const TrainOptions& o, const weights::ModelSpec& spec, cons
   return l;
 }
 
-Session make_session(const TrainOptions& o, const ModelSetup& setup, const Loaders& loaders, const Runtime& rt) {
+Session make_session(const TrainOptions& o, const ModelSetup& setup, const Loaders& loaders,
+                     const Runtime& rt) {
   Session s;
   std::vector<std::string> parts;
   std::vector<int> labels;
@@ -242,8 +251,8 @@ Session make_session(const TrainOptions& o, const ModelSetup& setup, const Loade
   }
   s.loss = std::make_unique<Loss>(parse_loss(o.loss), mura_class_weights(parts, labels));
   if (optimizer_names().canonical(o.optimizer) == "adam")
-    s.optimizer = std::make_unique<torch::optim::Adam>(setup.model->parameters(),
-                                                       torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+    s.optimizer = std::make_unique<torch::optim::Adam>(
+        setup.model->parameters(), torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
   else
     s.optimizer = std::make_unique<torch::optim::AdamW>(
         setup.model->parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
@@ -256,9 +265,11 @@ Session make_session(const TrainOptions& o, const ModelSetup& setup, const Loade
     const weights::Checkpoint& r = setup.resume;
     if (!r.optimizer_state.empty()) weights::restore_optimizer(r, *s.optimizer);
     s.scheduler->load_state_json(r.state.scheduler_json);
-    if (o.lr_given) s.scheduler = std::make_unique<Scheduler>(so, o.lr);  // a new phase: the lr asked for
+    if (o.lr_given)
+      s.scheduler = std::make_unique<Scheduler>(so, o.lr);  // a new phase: the lr asked for
     set_learning_rate(*s.optimizer, s.scheduler->lr());
-    if (s.scaler->enabled() && r.state.grad_scaler_json != "{}") s.scaler->load_state_json(r.state.grad_scaler_json);
+    if (s.scaler->enabled() && r.state.grad_scaler_json != "{}")
+      s.scaler->load_state_json(r.state.grad_scaler_json);
     if (r.rng_state.defined()) {
       at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
       gen.set_state(r.rng_state);
@@ -274,8 +285,8 @@ Session make_session(const TrainOptions& o, const ModelSetup& setup, const Loade
   return s;
 }
 
-EpochOutcome train_epoch(const TrainOptions& o, ModelSetup& setup, Loaders& loaders, Session& s, const Runtime& rt,
-                         int epoch, Sink& sink) {
+EpochOutcome train_epoch(const TrainOptions& o, ModelSetup& setup, Loaders& loaders, Session& s,
+                         const Runtime& rt, int epoch, Sink& sink) {
   const auto t0 = std::chrono::steady_clock::now();
   const bool autocast = uses_autocast(rt.precision.precision);
   const torch::ScalarType autocast_type = autocast_dtype(rt.precision.precision);
@@ -299,7 +310,8 @@ EpochOutcome train_epoch(const TrainOptions& o, ModelSetup& setup, Loaders& load
       logits = model.forward(x);
     }
     // the loss in fp32, outside autocast
-    const torch::Tensor loss = (*s.loss)(logits.to(torch::kFloat32), batch->labels, batch->body_parts);
+    const torch::Tensor loss =
+        (*s.loss)(logits.to(torch::kFloat32), batch->labels, batch->body_parts);
     s.optimizer->zero_grad();
     s.scaler->scale_loss(loss).backward();
     s.scaler->step(*s.optimizer);
@@ -346,8 +358,10 @@ Validation validate(ModelSetup& setup, Loaders& loaders, Session& s, const Runti
         logits = model.forward(b->images.to(rt.device, true)).to(torch::kFloat32);
       }
       vloss += (*s.loss)(logits, b->labels, b->body_parts).item<double>() * b->size();
-      const auto p = models::probabilities_from_logits(logits).to(torch::kCPU, torch::kFloat64).contiguous();
-      for (std::size_t j = 0; j < b->size(); ++j) probabilities[b->indices[j]] = p.data_ptr<double>()[j];
+      const auto p =
+          models::probabilities_from_logits(logits).to(torch::kCPU, torch::kFloat64).contiguous();
+      for (std::size_t j = 0; j < b->size(); ++j)
+        probabilities[b->indices[j]] = p.data_ptr<double>()[j];
     }
   }
   Validation v;
@@ -356,8 +370,9 @@ Validation validate(ModelSetup& setup, Loaders& loaders, Session& s, const Runti
   return v;
 }
 
-void save_training_checkpoint(const std::string& path, const TrainOptions& o, const ModelSetup& setup,
-                              const Session& s, const Runtime& rt, int epochs_done, std::int64_t batches_done) {
+void save_training_checkpoint(const std::string& path, const TrainOptions& o,
+                              const ModelSetup& setup, const Session& s, const Runtime& rt,
+                              int epochs_done, std::int64_t batches_done) {
   weights::TrainingState st;
   st.epoch = epochs_done;
   st.global_step = s.step;
@@ -370,7 +385,8 @@ void save_training_checkpoint(const std::string& path, const TrainOptions& o, co
   st.channels_last = rt.channels_last;
   if (s.scaler->enabled()) st.grad_scaler_json = s.scaler->state_json();
   st.split = held_out_split(o);
-  weights::save_checkpoint(path, setup.spec, *setup.model, st, s.optimizer.get(), /*save_rng=*/true);
+  weights::save_checkpoint(path, setup.spec, *setup.model, st, s.optimizer.get(),
+                           /*save_rng=*/true);
 }
 
 }  // namespace mura::train

@@ -38,44 +38,44 @@ namespace mura::train {
 struct TrainOptions {
   // data
   std::string data_dir;
-  std::vector<std::string> tasks;       ///< body parts; empty = all
+  std::vector<std::string> tasks;  ///< body parts; empty = all
   bool skip_bad = false;
-  double val_split = 0.15;              ///< patient-level share of the official train split
-  std::string val_source = "split";     ///< "split" (patients of train) | "valid" (official)
+  double val_split = 0.15;           ///< patient-level share of the official train split
+  std::string val_source = "split";  ///< "split" (patients of train) | "valid" (official)
   int image_size = 224;
-  std::string cache = "memory";         ///< none | memory | disk (decoded, resized images)
+  std::string cache = "memory";  ///< none | memory | disk (decoded, resized images)
   bool hflip = true;
   double rotate = 10.0;
   double brightness = 0.0;
   double contrast = 0.0;
   // model
   std::string model = "densenet169";
-  std::string pretrained;               ///< torchvision .pth or mura checkpoint to start from
-  bool freeze = false;                  ///< train only the head (BatchNorm statistics frozen too)
-  std::string load_checkpoint;          ///< resume from this checkpoint
+  std::string pretrained;       ///< torchvision .pth or mura checkpoint to start from
+  bool freeze = false;          ///< train only the head (BatchNorm statistics frozen too)
+  std::string load_checkpoint;  ///< resume from this checkpoint
   // optimisation
-  int epochs = 10;                      ///< total epochs (a resumed run continues to this)
+  int epochs = 10;  ///< total epochs (a resumed run continues to this)
   int batch_size = 32;
   double lr = 1e-4;
-  bool lr_given = true;                 ///< false: a resumed run keeps the checkpoint's lr
-  std::string optimizer = "adam";       ///< adam | adamw
+  bool lr_given = true;            ///< false: a resumed run keeps the checkpoint's lr
+  std::string optimizer = "adam";  ///< adam | adamw
   double weight_decay = 0.0;
-  std::string loss = "weighted-bce";    ///< weighted-bce | bce | ce
-  std::string scheduler = "plateau";    ///< plateau | cosine | none
-  std::string monitor = "auc";          ///< what the scheduler, early stop and the best
-                                        ///< checkpoint follow: auc (study AUROC), accuracy
-                                        ///< (study), loss (validation loss)
+  std::string loss = "weighted-bce";  ///< weighted-bce | bce | ce
+  std::string scheduler = "plateau";  ///< plateau | cosine | none
+  std::string monitor = "auc";        ///< what the scheduler, early stop and the best
+                                      ///< checkpoint follow: auc (study AUROC), accuracy
+                                      ///< (study), loss (validation loss)
   double factor = 0.1;
   int patience = 1;
-  int early_stop = 0;                   ///< stop after this many epochs without improvement
-  std::int64_t max_steps = 0;           ///< end training after this many optimizer steps (0 = no
-                                        ///< limit); that epoch is validated and counted as done
+  int early_stop = 0;          ///< stop after this many epochs without improvement
+  std::int64_t max_steps = 0;  ///< end training after this many optimizer steps (0 = no
+                               ///< limit); that epoch is validated and counted as done
   // run
   std::string output_dir = "outputs";
-  std::string checkpoint;               ///< best-model path; default output_dir/best.ckpt
-  bool overwrite = false;               ///< replace an earlier run's files in output_dir
+  std::string checkpoint;  ///< best-model path; default output_dir/best.ckpt
+  bool overwrite = false;  ///< replace an earlier run's files in output_dir
   std::uint64_t seed = 42;
-  RuntimeOptions runtime;               ///< device, precision, threads, workers, ...
+  RuntimeOptions runtime;  ///< device, precision, threads, workers, ...
   /// Called after every optimizer step with the global step (not serialised; for tests
   /// and front ends).
   std::function<void(std::int64_t)> on_step;
@@ -125,8 +125,8 @@ struct Loaders {
 };
 /// Indexes the data set, splits it (patients of train, or the official valid split) and
 /// makes the loaders with the model's normalisation.
-Loaders make_loaders(const TrainOptions& options, const weights::ModelSpec& spec, const Runtime& runtime,
-                     Sink& sink);
+Loaders make_loaders(const TrainOptions& options, const weights::ModelSpec& spec,
+                     const Runtime& runtime, Sink& sink);
 
 /// Everything that changes while training: optimizer, scheduler, loss scaler, counters.
 struct Session {
@@ -151,16 +151,16 @@ Session make_session(const TrainOptions& options, const ModelSetup& setup, const
 std::atomic<bool>& stop_requested();
 
 struct EpochOutcome {
-  double loss_sum = 0;     ///< sum over images of the batch loss
-  std::size_t seen = 0;    ///< images trained on in this call
-  double seconds = 0;      ///< of training (the validation not included)
+  double loss_sum = 0;       ///< sum over images of the batch loss
+  std::size_t seen = 0;      ///< images trained on in this call
+  double seconds = 0;        ///< of training (the validation not included)
   bool interrupted = false;  ///< stop_requested() was seen after `batches_done` batches
   std::int64_t batches_done = 0;
   bool hit_max_steps = false;
 };
 /// One pass over the training loader (from session.skip_batches on), reporting progress.
-EpochOutcome train_epoch(const TrainOptions& options, ModelSetup& setup, Loaders& loaders, Session& session,
-                         const Runtime& runtime, int epoch, Sink& sink);
+EpochOutcome train_epoch(const TrainOptions& options, ModelSetup& setup, Loaders& loaders,
+                         Session& session, const Runtime& runtime, int epoch, Sink& sink);
 
 /// The current model on the validation loader: mean loss and P(abnormal) per validation
 /// sample (indexed like loaders.val_samples); the metrics are eval/'s to compute.
@@ -172,9 +172,9 @@ Validation validate(ModelSetup& setup, Loaders& loaders, Session& session, const
 
 /// Writes a resumable checkpoint: epochs done, position in the epoch, best so far, options,
 /// scheduler, scaler, RNG, and the held-out split.
-void save_training_checkpoint(const std::string& path, const TrainOptions& options, const ModelSetup& setup,
-                              const Session& session, const Runtime& runtime, int epochs_done,
-                              std::int64_t batches_done);
+void save_training_checkpoint(const std::string& path, const TrainOptions& options,
+                              const ModelSetup& setup, const Session& session,
+                              const Runtime& runtime, int epochs_done, std::int64_t batches_done);
 
 /// The monitored value of a record, and whether it improves on the best so far.
 double monitored(const std::string& monitor, const EpochRecord& r);

@@ -25,9 +25,8 @@ void fsync_path(const fs::path& p, bool directory) {
 
 fs::path temp_path_for(const fs::path& target) {
   static std::atomic<unsigned> counter{0};
-  return target.parent_path() /
-         ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-          std::to_string(counter++));
+  return target.parent_path() / ("." + target.filename().string() + ".tmp." +
+                                 std::to_string(::getpid()) + "." + std::to_string(counter++));
 }
 
 }  // namespace
@@ -48,7 +47,8 @@ void write_file_atomic(const fs::path& path, const std::function<void(std::ostre
     }
     fsync_path(tmp, false);
     fs::rename(tmp, path, ec);
-    if (ec) throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+    if (ec)
+      throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
     fsync_path(parent, true);
   } catch (...) {
     fs::remove(tmp, ec);

@@ -1,8 +1,8 @@
 #pragma once
 /// The compute device from a --device value.
-#include <string>
-
 #include <torch/types.h>
+
+#include <string>
 
 namespace mura {
 

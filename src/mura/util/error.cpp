@@ -35,7 +35,9 @@ void rethrow_with_context(const std::string& context) {
 
 namespace detail {
 
-void fail_check(const std::string& message) { throw Error(message); }
+void fail_check(const std::string& message) {
+  throw Error(message);
+}
 
 void fail_assert(const char* condition, const char* file, int line, const std::string& message) {
   throw InternalError(std::string(file) + ":" + std::to_string(line) + ": assertion '" + condition +

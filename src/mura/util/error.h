@@ -59,15 +59,14 @@ namespace detail {
 }  // namespace mura
 
 /// MURA_CHECK(cond, message): the caller's input is bad -> mura::Error(message).
-#define MURA_CHECK(cond, ...)                                  \
-  do {                                                         \
+#define MURA_CHECK(cond, ...)                                          \
+  do {                                                                 \
     if (!(cond)) ::mura::detail::fail_check(std::string(__VA_ARGS__)); \
   } while (0)
 
 /// MURA_ASSERT(cond, message): an invariant of mura's own code -> mura::InternalError
 /// naming the condition and the source line.
-#define MURA_ASSERT(cond, ...)                                                     \
-  do {                                                                             \
-    if (!(cond))                                                                   \
-      ::mura::detail::fail_assert(#cond, __FILE__, __LINE__, std::string(__VA_ARGS__)); \
+#define MURA_ASSERT(cond, ...)                                                                     \
+  do {                                                                                             \
+    if (!(cond)) ::mura::detail::fail_assert(#cond, __FILE__, __LINE__, std::string(__VA_ARGS__)); \
   } while (0)

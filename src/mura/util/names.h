@@ -46,7 +46,8 @@ class NameTable {
       for (const auto& a : e.aliases)
         if (normalise(a) == key) return e.value;
     }
-    throw Error(what_ + ": expected " + join_choices(choices()) + ", got '" + std::string(name) + "'");
+    throw Error(what_ + ": expected " + join_choices(choices()) + ", got '" + std::string(name) +
+                "'");
   }
   /// The canonical name of `name` (parse, then name): what options structs store.
   std::string canonical(std::string_view name) const { return this->name(parse(name)); }

@@ -16,11 +16,11 @@ bool cpu_has_native_bf16() {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  const bool amx_bf16 = (d >> 22) & 1u;   // CPUID.(7,0):EDX[22]
+  const bool amx_bf16 = (d >> 22) & 1u;  // CPUID.(7,0):EDX[22]
   const unsigned max_sub = a;
   bool avx512_bf16 = false;
   if (max_sub >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d))
-    avx512_bf16 = (a >> 5) & 1u;          // CPUID.(7,1):EAX[5]
+    avx512_bf16 = (a >> 5) & 1u;  // CPUID.(7,1):EAX[5]
   return amx_bf16 || avx512_bf16;
 #else
   return false;
@@ -36,9 +36,12 @@ PrecisionCapabilities detect_capabilities(torch::Device device) {
 
 const char* precision_name(Precision p) {
   switch (p) {
-    case Precision::BF16: return "bf16";
-    case Precision::FP16: return "fp16";
-    case Precision::FP32: break;
+    case Precision::BF16:
+      return "bf16";
+    case Precision::FP16:
+      return "fp16";
+    case Precision::FP32:
+      break;
   }
   return "fp32";
 }
@@ -78,8 +81,9 @@ PrecisionChoice resolve_precision(const std::string& requested, torch::Device de
   out.precision = parse_precision(s);
   out.reason = "requested";
   if (out.precision == Precision::FP16 && !device.is_cuda())
-    throw Error("--precision fp16 needs a CUDA device (LibTorch's CPU autocast has bf16 only); "
-                "use --precision bf16 or fp32 on a CPU");
+    throw Error(
+        "--precision fp16 needs a CUDA device (LibTorch's CPU autocast has bf16 only); "
+        "use --precision bf16 or fp32 on a CPU");
   if (out.precision == Precision::BF16 && device.is_cuda() && !caps.cuda_bf16)
     throw Error("--precision bf16: this GPU has no native bf16; use --precision fp16 or fp32");
   if (out.precision == Precision::BF16 && !device.is_cuda() && !caps.cpu_bf16)
@@ -93,9 +97,12 @@ PrecisionChoice resolve_precision(const std::string& requested, torch::Device de
 
 torch::ScalarType autocast_dtype(Precision p) {
   switch (p) {
-    case Precision::BF16: return torch::kBFloat16;
-    case Precision::FP16: return torch::kHalf;
-    case Precision::FP32: break;
+    case Precision::BF16:
+      return torch::kBFloat16;
+    case Precision::FP16:
+      return torch::kHalf;
+    case Precision::FP32:
+      break;
   }
   return torch::kFloat32;
 }

@@ -8,9 +8,9 @@
 /// CPU with AVX512-BF16 or AMX-BF16; a CUDA GPU with bf16 support, compute capability 8+),
 /// fp32 elsewhere. fp16 is CUDA only and, when training, goes with loss scaling
 /// (train/grad_scaler.h).
-#include <string>
-
 #include <torch/types.h>
+
+#include <string>
 
 namespace mura {
 
@@ -45,6 +45,8 @@ const char* precision_name(Precision p);  ///< "fp32" | "bf16" | "fp16"
 Precision parse_precision(const std::string& name);
 /// The autocast dtype (kBFloat16 / kHalf); kFloat32 for FP32 (autocast off).
 torch::ScalarType autocast_dtype(Precision p);
-inline bool uses_autocast(Precision p) { return p != Precision::FP32; }
+inline bool uses_autocast(Precision p) {
+  return p != Precision::FP32;
+}
 
 }  // namespace mura

@@ -6,8 +6,8 @@
 namespace mura {
 
 std::string Runtime::describe() const {
-  return device.str() + ", " + precision_name(precision.precision) + " (" + precision.reason + "), " +
-         (channels_last ? "channels-last" : "contiguous") + ", " + threads.describe();
+  return device.str() + ", " + precision_name(precision.precision) + " (" + precision.reason +
+         "), " + (channels_last ? "channels-last" : "contiguous") + ", " + threads.describe();
 }
 
 Runtime resolve_runtime(const RuntimeOptions& o) {
@@ -24,14 +24,17 @@ Runtime resolve_runtime(const RuntimeOptions& o) {
 }
 
 const NameTable<std::string>& device_names() {
-  static const NameTable<std::string> table("--device", {{"auto", "auto", {}}, {"cpu", "cpu", {}}, {"cuda", "cuda", {"gpu"}}});
+  static const NameTable<std::string> table(
+      "--device", {{"auto", "auto", {}}, {"cpu", "cpu", {}}, {"cuda", "cuda", {"gpu"}}});
   return table;
 }
 
 const NameTable<std::string>& precision_request_names() {
-  static const NameTable<std::string> table(
-      "--precision",
-      {{"auto", "auto", {}}, {"fp32", "fp32", {"float32", "float"}}, {"bf16", "bf16", {"bfloat16"}}, {"fp16", "fp16", {"float16", "half"}}, {"amp", "amp", {}}});
+  static const NameTable<std::string> table("--precision", {{"auto", "auto", {}},
+                                                            {"fp32", "fp32", {"float32", "float"}},
+                                                            {"bf16", "bf16", {"bfloat16"}},
+                                                            {"fp16", "fp16", {"float16", "half"}},
+                                                            {"amp", "amp", {}}});
   return table;
 }
 

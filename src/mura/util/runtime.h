@@ -5,9 +5,9 @@
 /// into the device, the precision (with the reason for the choice) and the thread plan, and
 /// applies them (LibTorch's intra-op threads, cuDNN's autotuner), so train, evaluate,
 /// predict, explain and the report do the same set-up the same way.
-#include <string>
-
 #include <c10/core/Device.h>
+
+#include <string>
 
 #include "mura/util/names.h"
 #include "mura/util/precision.h"

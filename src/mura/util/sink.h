@@ -17,9 +17,9 @@ namespace mura {
 
 /// Progress within one pass over the data (a training epoch, an evaluation, a prediction).
 struct ProgressEvent {
-  std::string stage;   ///< "train", "evaluate", "predict", "cache", "gallery" ...
-  int epoch = 0;       ///< 1-based epoch of a training pass; 0 outside training
-  int epochs = 0;      ///< total epochs; 0 outside training
+  std::string stage;                ///< "train", "evaluate", "predict", "cache", "gallery" ...
+  int epoch = 0;                    ///< 1-based epoch of a training pass; 0 outside training
+  int epochs = 0;                   ///< total epochs; 0 outside training
   std::size_t done = 0, total = 0;  ///< batches (or images) done / in the pass
   std::size_t images = 0;           ///< images processed so far in the pass
   double seconds = 0;               ///< since the pass started
@@ -31,7 +31,7 @@ struct EpochEvent {
   int epoch = 0, epochs = 0;
   bool best = false;  ///< the monitored metric improved: a new best checkpoint
   std::vector<std::pair<std::string, double>> values;  ///< "train_loss", "val_study_auc" ...
-  std::string text;  ///< the whole line as the CLI prints it
+  std::string text;                                    ///< the whole line as the CLI prints it
 };
 
 class Sink {

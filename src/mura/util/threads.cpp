@@ -9,8 +9,9 @@
 namespace mura {
 
 std::string ThreadPlan::describe() const {
-  return std::to_string(compute_threads) + " compute thread" + (compute_threads == 1 ? "" : "s") + ", " +
-         std::to_string(loader_workers) + " loader worker" + (loader_workers == 1 ? "" : "s");
+  return std::to_string(compute_threads) + " compute thread" + (compute_threads == 1 ? "" : "s") +
+         ", " + std::to_string(loader_workers) + " loader worker" +
+         (loader_workers == 1 ? "" : "s");
 }
 
 ThreadPlan plan_threads(int threads, int workers, bool cuda, unsigned cores) {

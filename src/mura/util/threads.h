@@ -6,8 +6,8 @@
 namespace mura {
 
 struct ThreadPlan {
-  int compute_threads = 1;  ///< at::set_num_threads
-  int loader_workers = 1;   ///< data::LoaderOptions::workers
+  int compute_threads = 1;       ///< at::set_num_threads
+  int loader_workers = 1;        ///< data::LoaderOptions::workers
   std::string describe() const;  ///< "2 compute threads, 1 loader worker"
 };
 

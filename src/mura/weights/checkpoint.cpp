@@ -28,8 +28,12 @@ std::string utc_now() {
 }
 
 json spec_json(const ModelSpec& s) {
-  return {{"arch", s.arch},     {"num_outputs", s.num_outputs}, {"image_size", s.image_size},
-          {"mean", s.mean},     {"std", s.std},                 {"threshold", s.threshold}};
+  return {{"arch", s.arch},
+          {"num_outputs", s.num_outputs},
+          {"image_size", s.image_size},
+          {"mean", s.mean},
+          {"std", s.std},
+          {"threshold", s.threshold}};
 }
 
 ModelSpec spec_from(const json& j) {
@@ -57,38 +61,45 @@ std::string tensor_bytes(const torch::Tensor& t) {
 
 }  // namespace
 
-std::string spec_to_json(const ModelSpec& spec) { return spec_json(spec).dump(); }
+std::string spec_to_json(const ModelSpec& spec) {
+  return spec_json(spec).dump();
+}
 
 void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::ClassifierImpl& model,
-                     const TrainingState& state, torch::optim::Optimizer* optimizer, bool save_rng) {
+                     const TrainingState& state, torch::optim::Optimizer* optimizer,
+                     bool save_rng) {
   if (spec.arch != model.arch())
     throw Error("save_checkpoint: spec says " + spec.arch + " but the model is " + model.arch());
   json meta;
   meta["mura_version"] = MURA_VERSION;
   meta["created"] = utc_now();
   meta["spec"] = spec_json(spec);
-  meta["state"] = {{"epoch", state.epoch},
-                   {"global_step", state.global_step},
-                   {"batches_done_in_epoch", state.batches_done_in_epoch},
-                   {"best_metric_name", state.best_metric_name},
-                   {"best_metric", std::isnan(state.best_metric) ? json(nullptr) : json(state.best_metric)},
-                   {"options", json::parse(state.options_json)},
-                   {"scheduler", json::parse(state.scheduler_json)},
-                   {"precision", state.precision},
-                   {"channels_last", state.channels_last},
-                   {"grad_scaler", json::parse(state.grad_scaler_json)},
-                   {"split", {{"val_source", state.split.val_source},
-                              {"val_fraction", state.split.val_fraction},
-                              {"seed", state.split.seed},
-                              {"tasks", state.split.tasks},
-                              {"strata", state.split.strata}}}};
+  meta["state"] = {
+      {"epoch", state.epoch},
+      {"global_step", state.global_step},
+      {"batches_done_in_epoch", state.batches_done_in_epoch},
+      {"best_metric_name", state.best_metric_name},
+      {"best_metric", std::isnan(state.best_metric) ? json(nullptr) : json(state.best_metric)},
+      {"options", json::parse(state.options_json)},
+      {"scheduler", json::parse(state.scheduler_json)},
+      {"precision", state.precision},
+      {"channels_last", state.channels_last},
+      {"grad_scaler", json::parse(state.grad_scaler_json)},
+      {"split",
+       {{"val_source", state.split.val_source},
+        {"val_fraction", state.split.val_fraction},
+        {"seed", state.split.seed},
+        {"tasks", state.split.tasks},
+        {"strata", state.split.strata}}}};
 
   torch::serialize::OutputArchive archive;
   archive.write("mura_format_version", c10::IValue(kCheckpointFormatVersion));
   archive.write("meta", c10::IValue(meta.dump()));
   torch::serialize::OutputArchive weights;
-  for (const auto& p : model.named_parameters()) weights.write(p.key(), p.value().detach().to(torch::kCPU));
-  for (const auto& b : model.named_buffers()) weights.write(b.key(), b.value().to(torch::kCPU), true);
+  for (const auto& p : model.named_parameters())
+    weights.write(p.key(), p.value().detach().to(torch::kCPU));
+  for (const auto& b : model.named_buffers())
+    weights.write(b.key(), b.value().to(torch::kCPU), true);
   archive.write("model", weights);
   if (optimizer) {
     torch::serialize::OutputArchive opt;
@@ -105,11 +116,12 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
   const std::string name = path.string();
   const std::string bytes = read_file(path);
   if (bytes.size() < 4 || bytes.compare(0, 4, "PK\x03\x04") != 0)
-    throw Error(name + ": not a mura checkpoint (not a zip archive" +
-                std::string(bytes.size() >= 2 && bytes.compare(0, 2, "\x80\x02") == 0
-                                ? "; it looks like a legacy torch.save file: use mura convert-weights"
-                                : "") +
-                ")");
+    throw Error(
+        name + ": not a mura checkpoint (not a zip archive" +
+        std::string(bytes.size() >= 2 && bytes.compare(0, 2, "\x80\x02") == 0
+                        ? "; it looks like a legacy torch.save file: use mura convert-weights"
+                        : "") +
+        ")");
   torch::serialize::InputArchive archive;
   try {
     std::istringstream in(bytes);
@@ -132,8 +144,7 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
     throw Error(name + ": invalid checkpoint format_version " + std::to_string(ck.format_version));
   try {
     c10::IValue meta_v;
-    if (!archive.try_read("meta", meta_v) || !meta_v.isString())
-      throw Error("no 'meta' record");
+    if (!archive.try_read("meta", meta_v) || !meta_v.isString()) throw Error("no 'meta' record");
     const json meta = json::parse(meta_v.toStringRef());
     ck.mura_version = meta.value("mura_version", "");
     ck.created = meta.value("created", "");
@@ -170,7 +181,8 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
     throw Error(name + ": " + e.what());
   }
   torch::serialize::InputArchive weights;
-  if (!archive.try_read("model", weights)) throw Error(name + ": damaged checkpoint (no model weights)");
+  if (!archive.try_read("model", weights))
+    throw Error(name + ": damaged checkpoint (no model weights)");
   {
     torch::NoGradGuard no_grad;
     auto load_into = [&](const std::string& key, torch::Tensor& target, bool buffer) {

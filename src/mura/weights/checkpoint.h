@@ -10,6 +10,8 @@
 ///   optimizer             uint8[]   the optimizer's own LibTorch archive (optional)
 ///   rng                   uint8[]   torch's CPU generator state (optional)
 /// Writes are atomic (temp file, fsync, rename): a crash mid-write leaves the previous file.
+#include <torch/types.h>
+
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -17,8 +19,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "mura/models/classifier.h"
 #include "mura/util/versions.h"
@@ -33,36 +33,36 @@ constexpr int64_t kCheckpointFormatVersion = versions::kCheckpoint;  ///< util/v
 
 /// What a model needs at inference time.
 struct ModelSpec {
-  std::string arch;          ///< registry name, e.g. "densenet169"
-  int64_t num_outputs = 1;   ///< 1: sigmoid of one logit; 2: softmax, class 1 = abnormal
+  std::string arch;         ///< registry name, e.g. "densenet169"
+  int64_t num_outputs = 1;  ///< 1: sigmoid of one logit; 2: softmax, class 1 = abnormal
   int image_size = 224;
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
-  double threshold = 0.5;    ///< decision threshold on the abnormal probability
+  double threshold = 0.5;  ///< decision threshold on the abnormal probability
 };
 
 /// Where training stands (all optional for a converted, untrained model).
 /// What rebuilds a training run's held-out patients (`evaluate --split heldout`) without
 /// reading its training options: data/split.h's split of the official train split.
 struct HeldOutSplit {
-  bool recorded = false;           ///< false: an older checkpoint; fall back to the options
+  bool recorded = false;             ///< false: an older checkpoint; fall back to the options
   std::string val_source = "split";  ///< "split" (patients of train) | "valid" (official)
-  double val_fraction = 0.15;      ///< share of patients per stratum
+  double val_fraction = 0.15;        ///< share of patients per stratum
   std::uint64_t seed = 42;
   std::vector<std::string> tasks;  ///< body-part filter applied first; empty = all
   std::string strata = "body part of the first study";  ///< data/split.h's rule
 };
 
 struct TrainingState {
-  int64_t epoch = 0;        ///< epochs completed
+  int64_t epoch = 0;  ///< epochs completed
   int64_t global_step = 0;
   int64_t batches_done_in_epoch = 0;  ///< > 0: interrupted inside epoch `epoch` + 1
-  std::string best_metric_name;  ///< e.g. "val_study_auc"
+  std::string best_metric_name;       ///< e.g. "val_study_auc"
   double best_metric = std::numeric_limits<double>::quiet_NaN();
-  std::string options_json = "{}";    ///< the training options that produced it
-  std::string scheduler_json = "{}";  ///< the scheduler's state
-  std::string precision = "fp32";     ///< what training ran in: fp32 | bf16 | fp16
-  bool channels_last = false;         ///< the memory format training used
+  std::string options_json = "{}";      ///< the training options that produced it
+  std::string scheduler_json = "{}";    ///< the scheduler's state
+  std::string precision = "fp32";       ///< what training ran in: fp32 | bf16 | fp16
+  bool channels_last = false;           ///< the memory format training used
   std::string grad_scaler_json = "{}";  ///< fp16 loss scaler state ("{}" otherwise)
   HeldOutSplit split;                   ///< how validation patients were chosen
 };

@@ -25,17 +25,20 @@ void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out
   auto example = torch::randn({2, 3, size, size});
   auto traced_fn = [&](torch::jit::Stack in) -> torch::jit::Stack {
     auto logits = model->forward(in.at(0).toTensor());
-    auto p = n_out == 1 ? torch::sigmoid(logits.select(1, 0)) : torch::softmax(logits, 1).select(1, 1);
+    auto p =
+        n_out == 1 ? torch::sigmoid(logits.select(1, 0)) : torch::softmax(logits, 1).select(1, 1);
     return {p};
   };
   std::shared_ptr<torch::jit::tracer::TracingState> state;
   try {
-    state = torch::jit::tracer::trace({example}, traced_fn,
-                                      [](const torch::autograd::Variable&) { return std::string(); },
-                                      /*strict=*/false, /*force_outplace=*/false)
-                .first;
+    state =
+        torch::jit::tracer::trace(
+            {example}, traced_fn, [](const torch::autograd::Variable&) { return std::string(); },
+            /*strict=*/false, /*force_outplace=*/false)
+            .first;
   } catch (const c10::Error& e) {
-    throw Error(std::string("TorchScript export failed while tracing: ") + e.what_without_backtrace());
+    throw Error(std::string("TorchScript export failed while tracing: ") +
+                e.what_without_backtrace());
   }
   auto graph = state->graph;
 
@@ -43,10 +46,12 @@ void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out
   module.register_attribute("architecture", c10::StringType::get(), ckpt.spec.arch);
   module.register_attribute("image_size", c10::IntType::get(), static_cast<int64_t>(size));
   module.register_attribute("num_outputs", c10::IntType::get(), n_out);
-  module.register_attribute("mean", c10::ListType::ofFloats(),
-                            c10::List<double>({ckpt.spec.mean[0], ckpt.spec.mean[1], ckpt.spec.mean[2]}));
-  module.register_attribute("std", c10::ListType::ofFloats(),
-                            c10::List<double>({ckpt.spec.std[0], ckpt.spec.std[1], ckpt.spec.std[2]}));
+  module.register_attribute(
+      "mean", c10::ListType::ofFloats(),
+      c10::List<double>({ckpt.spec.mean[0], ckpt.spec.mean[1], ckpt.spec.mean[2]}));
+  module.register_attribute(
+      "std", c10::ListType::ofFloats(),
+      c10::List<double>({ckpt.spec.std[0], ckpt.spec.std[1], ckpt.spec.std[2]}));
   module.register_attribute("threshold", c10::FloatType::get(), ckpt.spec.threshold);
   module.register_attribute("mura_version", c10::StringType::get(), std::string(MURA_VERSION));
   module.register_attribute("format_version", c10::IntType::get(), kExportFormatVersion);
@@ -59,11 +64,12 @@ void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out
   // graph optimisations run; the metadata attributes stay readable.
   try {
     module.eval();
-    module = torch::jit::freeze(module, std::vector<std::string>{"architecture", "image_size", "num_outputs", "mean",
-                                                                 "std", "threshold", "mura_version",
-                                                                 "format_version"});
+    module = torch::jit::freeze(
+        module, std::vector<std::string>{"architecture", "image_size", "num_outputs", "mean", "std",
+                                         "threshold", "mura_version", "format_version"});
   } catch (const c10::Error& e) {
-    throw Error(std::string("TorchScript export failed while freezing: ") + e.what_without_backtrace());
+    throw Error(std::string("TorchScript export failed while freezing: ") +
+                e.what_without_backtrace());
   }
 
   write_file_atomic(out, [&](std::ostream& os) { module.save(os); });

@@ -13,8 +13,8 @@
 /// metadata attributes preserved.
 #include <filesystem>
 
-#include "mura/weights/checkpoint.h"
 #include "mura/util/versions.h"
+#include "mura/weights/checkpoint.h"
 
 namespace mura::weights {
 

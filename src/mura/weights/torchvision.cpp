@@ -29,7 +29,9 @@ std::string list_some(const std::vector<std::string>& keys, std::size_t n = 8) {
   return s;
 }
 
-bool ends_with_nbt(const std::string& k) { return ends_with(k, ".num_batches_tracked"); }
+bool ends_with_nbt(const std::string& k) {
+  return ends_with(k, ".num_batches_tracked");
+}
 
 }  // namespace
 

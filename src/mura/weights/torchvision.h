@@ -30,9 +30,9 @@ struct LoadOptions {
 };
 
 struct LoadReport {
-  std::size_t loaded = 0;              ///< tensors copied into the model
-  std::size_t remapped = 0;            ///< legacy DenseNet names mapped
-  std::size_t defaulted = 0;           ///< num_batches_tracked absent from the file, set to 0
+  std::size_t loaded = 0;                 ///< tensors copied into the model
+  std::size_t remapped = 0;               ///< legacy DenseNet names mapped
+  std::size_t defaulted = 0;              ///< num_batches_tracked absent from the file, set to 0
   std::vector<std::string> skipped_head;  ///< head tensors not loaded (shape differs)
 };
 
