@@ -18,6 +18,7 @@
 #include "mura/models/registry.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
+#include "mura/util/sink.h"
 #include "mura/weights/checkpoint.h"
 #include "mura/weights/torchvision.h"
 
@@ -92,6 +93,34 @@ TEST(Training, ASmallModelFromScratchLearnsTheSyntheticLesions) {
   std::printf("learning test: %lld steps, valid study AUROC %.4f, image AUROC %.4f\n",
               static_cast<long long>(r.steps), res.study_auroc, res.image_auroc);
   EXPECT_GE(res.study_auroc, 0.90) << res.report;
+}
+
+// The library never prints: training reports to the sink it is given, and stdout stays empty.
+TEST(Training, ReportsEpochsProgressAndTheRuntimeToItsSinkAndPrintsNothing) {
+  test::TempDir tmp;
+  const fs::path data = synth(tmp.path(), 24, 5);
+  TrainOptions o = tiny(data, tmp / "run");
+  stop_requested() = false;
+  RecordingSink sink;
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  const auto r = app::run_training(o, sink);
+  const std::string out = testing::internal::GetCapturedStdout();
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(err, "");
+  ASSERT_EQ(r.history.size(), 2u);
+  ASSERT_EQ(sink.epochs.size(), 2u) << "one EpochEvent per epoch";
+  EXPECT_EQ(sink.epochs[1].epoch, 2);
+  EXPECT_EQ(sink.epochs[1].epochs, 2);
+  EXPECT_TRUE(test::contains(sink.epochs[0].text, "epoch 1/2  train_loss"));
+  EXPECT_EQ(sink.epochs[0].values.front().first, "train_loss");
+  EXPECT_DOUBLE_EQ(sink.epochs[0].values.front().second, r.history[0].train_loss);
+  ASSERT_FALSE(sink.progress_events.empty());
+  EXPECT_EQ(sink.progress_events.back().stage, "train");
+  EXPECT_EQ(sink.progress_events.back().done, sink.progress_events.back().total);
+  ASSERT_FALSE(sink.infos.empty());
+  EXPECT_TRUE(test::contains(sink.infos.front(), "resnet18 on cpu")) << "the device banner";
 }
 
 TEST(Training, TwoEpochsStraightEqualOneEpochResumeOneEpoch) {

@@ -48,7 +48,6 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   const eval::ThresholdRule rule = eval::parse_threshold_rule(o.threshold);
   const Runtime rt = resolve_runtime(o.runtime);
   const auto ckpts = load_for_inference(o.checkpoints, rt);
-  sink.info("evaluating on " + rt.describe());
 
   const data::Dataset ds = open_dataset(o.data_dir, o.tasks, o.skip_bad, sink);
   std::vector<std::size_t> idx;

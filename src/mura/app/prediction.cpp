@@ -37,7 +37,6 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
   const auto ckpts = load_for_inference(o.checkpoints, rt);
   check_same_geometry(ckpts, o.checkpoints);
   const auto models = models_of(ckpts);
-  sink.info("predicting on " + rt.describe());
   PredictResult result;
   result.threshold = o.threshold >= 0 ? o.threshold : ckpts[0].spec.threshold;
   result.precision = precision_name(precision.precision);
@@ -98,6 +97,7 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
         r.error = batch->errors[j];
         if (!r.error.empty()) {
           r.probability = std::nan("");
+          sink.warn("skipped " + r.error);
           continue;
         }
         r.probability = probs[static_cast<int64_t>(j)].item<double>();
