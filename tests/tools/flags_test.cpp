@@ -158,16 +158,18 @@ TEST(FlagTable, TrainAndEvaluateHelpShowEachFlagOnceWithItsDefault) {
         EXPECT_EQ(count, 1u) << command << " --help shows " << flag << " " << count << " times";
       }
       // Every option that takes a value and is not required says its default, on its own line.
-      if (opt->get_lnames().empty() || opt->get_type_size() == 0 || opt->get_required()) continue;
+      if (opt->get_lnames().empty() || opt->get_type_name().empty() || opt->get_required())
+        continue;
       const std::string flag = "--" + opt->get_lnames()[0];
       const std::string d = opt->get_default_str();
       EXPECT_FALSE(d.empty()) << command << " " << flag << " shows no default";
       const std::size_t at = r.out.find(flag);
       const std::string line =
           at == std::string::npos ? "" : r.out.substr(at, r.out.find('\n', at) - at);
-      if (!d.empty())
+      if (!d.empty()) {
         EXPECT_NE(line.find(d), std::string::npos)
             << command << " --help: " << line << " lacks " << d;
+      }
     }
   }
 }

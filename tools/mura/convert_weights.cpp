@@ -64,8 +64,7 @@ void add_convert_weights_command(CLI::App& app, Runner& run) {
   CLI::App* sub = app.add_subcommand(
       "convert-weights",
       "convert a torchvision .pth state dict (zip or legacy format) to a mura checkpoint");
-  sub->add_option("--arch,--model", o->arch,
-                  "architecture (resnet18..152, densenet121..201); default: guessed from the file");
+  add_model_flag(*sub, o->arch)->default_str("guessed from the file");
   sub->add_option("--input,-i", o->input, "the .pth file")->required();
   add_out_file_flag(*sub, o->output, /*required=*/true);
   add_console_flags(*sub, o->console);

@@ -106,6 +106,10 @@ void add_image_size_flag(CLI::App& sub, int& size) {
       ->check(CLI::Range(16, 2048));
 }
 
+CLI::Option* add_model_flag(CLI::App& sub, std::string& arch) {
+  return sub.add_option("--model,--arch", arch, "architecture: resnet18..152, densenet121..201");
+}
+
 void add_json_flag(CLI::App& sub, bool& json) {
   sub.add_flag("--json", json, "print JSON instead of a table");
 }

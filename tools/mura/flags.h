@@ -46,6 +46,8 @@ void add_overwrite_flag(CLI::App& sub, bool& overwrite);
 void add_batch_size_flag(CLI::App& sub, int& batch_size);
 void add_seed_flag(CLI::App& sub, std::uint64_t& seed);
 void add_image_size_flag(CLI::App& sub, int& size);
+/// --model/--arch: an architecture of the registry.
+CLI::Option* add_model_flag(CLI::App& sub, std::string& arch);
 void add_json_flag(CLI::App& sub, bool& json);
 /// --threshold: a number in (0, 1) (evaluate also takes youden); "" = the checkpoint's.
 void add_threshold_flag(CLI::App& sub, std::string& threshold);

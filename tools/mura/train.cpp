@@ -54,7 +54,7 @@ void add_train_command(CLI::App& app, Runner& run) {
   add_data_dir_flag(*sub, o->data_dir);
   add_tasks_flag(*sub, o->tasks);
   add_skip_bad_flag(*sub, o->skip_bad);
-  sub->add_option("--model,--arch", o->model, "architecture: resnet18..152, densenet121..201");
+  add_model_flag(*sub, o->model);
   sub->add_option("--pretrained", o->pretrained,
                   "start from these weights: a torchvision .pth (ImageNet) or a mura checkpoint")
       ->default_str("none: random initialisation");
