@@ -11,6 +11,8 @@
 /// within an interrupted epoch), best metric and RNG; on CPU with the same thread count,
 /// 2 epochs straight and 1 + resume + 1 give the same weights. Nothing here prints: the
 /// steps report to the Sink they are given.
+#include <torch/optim/optimizer.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -28,10 +30,6 @@
 #include "mura/util/runtime.h"
 #include "mura/util/sink.h"
 #include "mura/weights/checkpoint.h"
-
-namespace torch::optim {
-class Optimizer;
-}
 
 namespace mura::train {
 
