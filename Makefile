@@ -41,7 +41,7 @@ demo: build
 	./$(BUILD_DIR)/mura explain $$(find $(DEMO_DIR)/MURA-synth/valid -type d -name '*_positive' | sort | head -n 3) \
 	  --checkpoint $(DEMO_DIR)/run/best.ckpt --output-dir $(DEMO_DIR)/gradcam
 	./$(BUILD_DIR)/mura report --eval-dir $(DEMO_DIR)/eval --checkpoint $(DEMO_DIR)/run/best.ckpt \
-	  --data-dir $(DEMO_DIR)/MURA-synth --output-dir $(DEMO_DIR)/report.html
+	  --data-dir $(DEMO_DIR)/MURA-synth --out $(DEMO_DIR)/report.html
 	@echo "demo: metrics in $(DEMO_DIR)/eval/metrics.json, Grad-CAM pictures in $(DEMO_DIR)/gradcam/"
 	@echo "demo: report in $(DEMO_DIR)/report.html (open it in a browser)"
 
