@@ -336,7 +336,6 @@ EpochOutcome train_epoch(const TrainOptions& o, ModelSetup& setup, Loaders& load
     }
   }
   out.batches_done = batches;
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }
 

@@ -151,7 +151,6 @@ std::atomic<bool>& stop_requested();
 struct EpochOutcome {
   double loss_sum = 0;       ///< sum over images of the batch loss
   std::size_t seen = 0;      ///< images trained on in this call
-  double seconds = 0;        ///< of training (the validation not included)
   bool interrupted = false;  ///< stop_requested() was seen after `batches_done` batches
   std::int64_t batches_done = 0;
   bool hit_max_steps = false;
