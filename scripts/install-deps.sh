@@ -9,8 +9,12 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format
   # libraries (each one used: CMakeLists.txt finds every one of them)
   libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libgtest-dev
+  # DICOM decoding (GDCM: every transfer syntax, JPEG 2000 through OpenJPEG)
+  libgdcm-dev
   # test oracles and the benchmark peer (never runtime dependencies of mura)
   python3 python3-torch python3-torchvision python3-sklearn python3-numpy python3-pil
+  # DICOM references: pydicom (and its real test files), DCMTK's dcm2pnm, GDCM's gdcmconv
+  python3-pydicom dcmtk libgdcm-tools
   # the HTML report's end-to-end test opens the page in headless Chromium
   chromium
 )

@@ -7,6 +7,13 @@
 
 namespace mura::data {
 namespace {
+
+IndexOptions skip_bad_entries() {
+  IndexOptions o;
+  o.on_bad = BadEntryPolicy::Skip;
+  return o;
+}
+
 namespace fs = std::filesystem;
 using test::StudySpec;
 using test::TempDir;
@@ -133,7 +140,7 @@ TEST(Dataset, LabelMismatchWithFolderSuffixIsReported) {
   expect_index_error(root, {(root / "train_labeled_studies.csv").string() + ":1: ",
                             "is labelled 0 but its folder says positive (1)"});
   // --skip-bad drops the whole study and counts it.
-  const Dataset ds = index_dataset(root, {BadEntryPolicy::Skip, true});
+  const Dataset ds = index_dataset(root, skip_bad_entries());
   EXPECT_EQ(ds.images_of(Split::Train).size(), 5u);
   EXPECT_EQ(ds.report.skipped.at("label mismatch"), 1u);
   for (const auto& s : ds.studies) EXPECT_NE(s.patient_id, "patient00001");
@@ -146,7 +153,7 @@ TEST(Dataset, MissingImageIsReportedWithItsCsvLine) {
   expect_index_error(
       root, {(root / "train_image_paths.csv").string() + ":5: ", "listed image does not exist",
              "patient00003/study1_negative/image2.png"});
-  const Dataset ds = index_dataset(root, {BadEntryPolicy::Skip, true});
+  const Dataset ds = index_dataset(root, skip_bad_entries());
   EXPECT_EQ(ds.images.size(), 8u);
   EXPECT_EQ(ds.report.skipped.at("missing image"), 1u);
   EXPECT_EQ(ds.report.issues.at(0).line, 5u);
@@ -160,7 +167,7 @@ TEST(Dataset, ImageOfAStudyWithNoLabelIsReported) {
   expect_index_error(root, {(root / "train_image_paths.csv").string() + ":3: ",
                             "study 'train/XR_WRIST/patient00002/study1_negative/'", "does not list",
                             "5 problem(s)"});
-  const Dataset ds = index_dataset(root, {BadEntryPolicy::Skip, true});
+  const Dataset ds = index_dataset(root, skip_bad_entries());
   EXPECT_EQ(ds.images_of(Split::Train).size(), 2u);
   EXPECT_EQ(ds.report.skipped.at("unlabelled study"), 5u);
 }

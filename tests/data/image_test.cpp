@@ -105,7 +105,7 @@ TEST(Image, MissingEmptyAndNonImageFilesAreNamed) {
   test::write_text(tmp / "empty.png", "");
   expect_load_error(tmp / "empty.png", "empty file");
   test::write_text(tmp / "text.png", "hello, I am not a PNG at all");
-  expect_load_error(tmp / "text.png", "not a PNG or JPEG image");
+  expect_load_error(tmp / "text.png", "not a PNG, JPEG or DICOM image");
   fs::create_directories(tmp / "dir.png");
   expect_load_error(tmp / "dir.png", "not a regular file");
 }

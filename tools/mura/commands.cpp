@@ -13,6 +13,8 @@ void add_all_commands(CLI::App& app, Runner& run) {
   add_predict_command(app, run);
   add_explain_command(app, run);
   add_report_command(app, run);
+  add_convert_dicom_command(app, run);
+  add_render_command(app, run);
 }
 
 }  // namespace mura::cli

@@ -22,6 +22,8 @@ void add_evaluate_command(CLI::App& app, Runner& run) {
   add_data_dir_flag(*sub, o->data_dir);
   add_tasks_flag(*sub, o->tasks);
   add_skip_bad_flag(*sub, o->skip_bad);
+  add_dicom_tree_flags(*sub, o->dicom);
+  add_dicom_window_flag(*sub, o->dicom_window);
   add_checkpoints_in_flag(*sub, o->checkpoints);
   add_output_dir_flag(*sub, o->output_dir);
   sub->get_option("--output-dir")->default_str("the checkpoint's folder");
@@ -52,6 +54,7 @@ void add_evaluate_command(CLI::App& app, Runner& run) {
       ro.out = *report_path;
       ro.gallery = *gallery;
       ro.runtime = o->runtime;
+      ro.dicom_window = o->dicom_window;
       return write_html_report(ro, *gallery_size, sink);
     };
   });

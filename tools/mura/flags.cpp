@@ -1,5 +1,8 @@
 #include "flags.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "mura/explain/gradcam.h"
 #include "mura/util/error.h"
 
@@ -33,7 +36,8 @@ CLI::Validator name_choice(const NameTable<std::string>& table) {
 void add_data_dir_flag(CLI::App& sub, std::string& dir, bool required) {
   auto* o = sub.add_option(
       "--data-dir,--data_dir", dir,
-      "data set in the MURA-v1.1 layout: the root (with train_image_paths.csv ...) or its parent");
+      "data set in the MURA-v1.1 layout (the root, with train_image_paths.csv ..., or its parent), "
+      "or a folder of DICOM files in any layout (a DICOM tree: see --labels)");
   if (required) o->required();
 }
 
@@ -48,6 +52,41 @@ void add_skip_bad_flag(CLI::App& sub, bool& skip_bad) {
                "skip bad data set entries (missing images, malformed lines, label mismatches) and "
                "print their "
                "counts, instead of failing");
+}
+
+void add_dicom_tree_flags(CLI::App& sub, data::DicomTreeOptions& d) {
+  sub.add_option("--labels", d.labels,
+                 "DICOM trees: headerless CSV of 'StudyInstanceUID,label' lines (1 = abnormal)")
+      ->check(CLI::ExistingFile);
+  sub.add_option("--body-part-map", d.body_part_map,
+                 "DICOM trees: CSV of 'KEY,PART' lines, KEY a StudyInstanceUID or BodyPartExamined "
+                 "term, PART a MURA body part; overrides the headers")
+      ->check(CLI::ExistingFile);
+  sub.add_flag(
+      "--pseudonymize", d.pseudonymize,
+      "DICOM trees: name studies by a keyed hash of their StudyInstanceUID in every output");
+  sub.add_option_function<std::string>(
+         "--pseudonym-key",
+         [&d](const std::string& file) {
+           std::ifstream in(file, std::ios::binary);
+           if (!in) throw CLI::ValidationError("--pseudonym-key", "cannot read " + file);
+           std::ostringstream ss;
+           ss << in.rdbuf();
+           d.pseudonym_key = ss.str();
+           if (d.pseudonym_key.size() < 16)
+             throw CLI::ValidationError("--pseudonym-key", file + " holds fewer than 16 bytes");
+           d.pseudonymize = true;
+         },
+         "file whose bytes key --pseudonymize (same key: same names across runs; default: a "
+         "random key per run)")
+      ->check(CLI::ExistingFile);
+}
+
+void add_dicom_window_flag(CLI::App& sub, std::string& window) {
+  sub.add_option("--dicom-window", window,
+                 "DICOM VOI: N (the N-th Window Center/Width, from 1), a window's Explanation, or "
+                 "minmax; default: the file's first window, else its first VOI LUT, else min/max")
+      ->default_str("first");
 }
 
 void add_split_flag(CLI::App& sub, std::string& split, const NameTable<std::string>& names) {

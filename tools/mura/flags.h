@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "console.h"
+#include "mura/data/dataset.h"
 #include "mura/report/gallery.h"
 #include "mura/util/names.h"
 #include "mura/util/runtime.h"
@@ -30,6 +31,10 @@ namespace mura::cli {
 void add_data_dir_flag(CLI::App& sub, std::string& dir, bool required = true);
 void add_tasks_flag(CLI::App& sub, std::vector<std::string>& tasks);
 void add_skip_bad_flag(CLI::App& sub, bool& skip_bad);
+/// --labels, --body-part-map, --pseudonymize, --pseudonym-key: when --data-dir is a DICOM tree.
+void add_dicom_tree_flags(CLI::App& sub, data::DicomTreeOptions& dicom);
+/// --dicom-window N|NAME|minmax: which VOI window DICOM images are rendered with.
+void add_dicom_window_flag(CLI::App& sub, std::string& window);
 /// --split: which part of the data set (`names`: the command's choices).
 void add_split_flag(CLI::App& sub, std::string& split, const NameTable<std::string>& names);
 

@@ -97,6 +97,7 @@ void add_predict_common_flags(CLI::App& sub, PredictCli& c) {
   add_threshold_flag(sub, c.threshold);
   sub.get_option("--threshold")->default_str("the checkpoint's");
   add_batch_size_flag(sub, c.options.batch_size);
+  add_dicom_window_flag(sub, c.options.dicom_window);
   add_runtime_flags(sub, c.options.runtime, {/*fold_batchnorm=*/true, /*deterministic=*/false});
   add_cam_flags(sub, c.options.method, c.options.alpha);
   add_console_flags(sub, c.console);

@@ -45,6 +45,7 @@ void add_report_command(CLI::App& app, Runner& run) {
   add_gallery_flags(*sub, o->gallery, *gallery_size);
   add_cam_flags(*sub, o->gallery.method, o->gallery.alpha);
   add_runtime_flags(*sub, o->runtime);
+  add_dicom_window_flag(*sub, o->dicom_window);
   add_console_flags(*sub, *console);
   sub->callback([=, &run] {
     run = [=] {

@@ -20,6 +20,7 @@ struct StatsOptions {
   std::string split;  // empty: both
   std::vector<std::string> tasks;
   bool skip_bad = false;
+  data::DicomTreeOptions dicom;
   bool json = false;
   ConsoleOptions console;
 };
@@ -32,7 +33,10 @@ const NameTable<std::string>& stats_split_names() {
 
 int run_stats(const StatsOptions& o) {
   ConsoleSink sink(o.console);
-  data::Dataset ds = app::open_dataset(o.data_dir, o.tasks, o.skip_bad, sink);
+  data::DicomTreeOptions dicom = o.dicom;
+  dicom.require_labels = false;  // counting needs no labels: unlabelled studies are counted
+  dicom.split = data::Split::Train;
+  data::Dataset ds = app::open_dataset(o.data_dir, o.tasks, o.skip_bad, sink, dicom);
   auto rows = data::compute_stats(ds);
   if (!o.split.empty()) {
     const std::string want = data::split_name(data::parse_split(o.split));
@@ -49,6 +53,7 @@ int run_stats(const StatsOptions& o) {
     j["format_version"] = versions::kStatsJson;
     j["root"] = ds.root.string();
     j["root_name"] = ds.root_name;
+    j["dicom_tree"] = ds.dicom_tree;
     j["rows"] = nlohmann::json::array();
     for (const auto& r : rows) {
       const auto& c = r.counts;
@@ -60,7 +65,9 @@ int run_stats(const StatsOptions& o) {
                            {"studies_abnormal", c.studies[1]},
                            {"images", c.total_images()},
                            {"images_normal", c.images[0]},
-                           {"images_abnormal", c.images[1]}});
+                           {"images_abnormal", c.images[1]},
+                           {"studies_unlabeled", c.unlabeled_studies},
+                           {"images_unlabeled", c.unlabeled_images}});
     }
     j["skipped"] = ds.report.skipped;
     j["notes"] = ds.report.notes;
@@ -84,6 +91,7 @@ void add_stats_command(CLI::App& app, Runner& run) {
   sub->get_option("--split")->default_str("both");
   add_tasks_flag(*sub, o->tasks);
   add_skip_bad_flag(*sub, o->skip_bad);
+  add_dicom_tree_flags(*sub, o->dicom);
   add_json_flag(*sub, o->json);
   add_console_flags(*sub, o->console);
   sub->callback([o, &run] { run = [o] { return run_stats(*o); }; });

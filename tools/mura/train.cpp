@@ -54,6 +54,8 @@ void add_train_command(CLI::App& app, Runner& run) {
   add_data_dir_flag(*sub, o->data_dir);
   add_tasks_flag(*sub, o->tasks);
   add_skip_bad_flag(*sub, o->skip_bad);
+  add_dicom_tree_flags(*sub, o->dicom);
+  add_dicom_window_flag(*sub, o->dicom_window);
   add_model_flag(*sub, o->model);
   sub->add_option("--pretrained", o->pretrained,
                   "start from these weights: a torchvision .pth (ImageNet) or a mura checkpoint")

@@ -6,16 +6,26 @@
 
 namespace mura::app {
 
-data::Dataset open_dataset(const std::string& dir, const std::vector<std::string>& tasks,
-                           bool skip_bad, Sink& sink) {
-  data::IndexOptions opt;
-  opt.on_bad = skip_bad ? data::BadEntryPolicy::Skip : data::BadEntryPolicy::Fail;
-  data::Dataset ds = data::index_dataset(dir, opt);
+void report_index(const data::Dataset& ds, Sink& sink) {
   for (const auto& [kind, n] : ds.report.skipped)
     sink.warn("skipped " + std::to_string(n) + (n == 1 ? " entry (" : " entries (") + kind + ")");
+  for (const auto& line : ds.report.file_problems) sink.warn(line);
+  for (const auto& [why, n] : ds.report.excluded)
+    sink.info("left out " + std::to_string(n) + " file(s): " + why);
   if (ds.report.ignored_files)
     sink.info("ignored " + std::to_string(ds.report.ignored_files) +
               " file(s) that are not images in the layout (._*, .DS_Store, ...)");
+  if (ds.dicom_tree)
+    for (const auto& n : ds.report.notes) sink.info(n);
+}
+
+data::Dataset open_dataset(const std::string& dir, const std::vector<std::string>& tasks,
+                           bool skip_bad, Sink& sink, const data::DicomTreeOptions& dicom) {
+  data::IndexOptions opt;
+  opt.on_bad = skip_bad ? data::BadEntryPolicy::Skip : data::BadEntryPolicy::Fail;
+  opt.dicom = dicom;
+  data::Dataset ds = data::index_dataset(dir, opt);
+  report_index(ds, sink);
   try {
     return data::filter_body_parts(ds, data::parse_task_list(tasks));
   } catch (const Error& e) {

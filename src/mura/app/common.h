@@ -15,8 +15,14 @@ namespace mura::app {
 
 /// Indexes `dir` (skipping bad entries when `skip_bad`, with their counts as warnings) and
 /// keeps the body parts in `tasks` (empty: all). Errors name --data-dir / --tasks.
+/// A DICOM tree is indexed with `dicom` (its per-file problems are warnings, its left-out
+/// files and notes info lines).
 data::Dataset open_dataset(const std::string& dir, const std::vector<std::string>& tasks,
-                           bool skip_bad, Sink& sink);
+                           bool skip_bad, Sink& sink, const data::DicomTreeOptions& dicom = {});
+
+/// Sends an indexed data set's report to the sink: skipped entries and per-file problems as
+/// warnings, ignored and left-out files and notes as info.
+void report_index(const data::Dataset& ds, Sink& sink);
 
 /// Loads each checkpoint onto the runtime's device and prepares it for inference (eval
 /// mode, BatchNorm folded and channels-last as the runtime says). Throws mura::Error naming

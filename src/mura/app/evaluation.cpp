@@ -49,7 +49,11 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   const Runtime rt = resolve_runtime(o.runtime);
   const auto ckpts = load_for_inference(o.checkpoints, rt);
 
-  const data::Dataset ds = open_dataset(o.data_dir, o.tasks, o.skip_bad, sink);
+  // A DICOM tree has no official split: "valid" scores all of it, "heldout" indexes it as
+  // train and takes the checkpoint's held-out patients.
+  data::DicomTreeOptions dicom = o.dicom;
+  dicom.split = split == "valid" ? data::Split::Valid : data::Split::Train;
+  const data::Dataset ds = open_dataset(o.data_dir, o.tasks, o.skip_bad, sink, dicom);
   std::vector<std::size_t> idx;
   if (split == "valid") {
     idx = ds.images_of(data::Split::Valid);
@@ -73,6 +77,7 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   for (const auto& [geom, models] : groups) {
     data::LoaderOptions lo;
     lo.batch_size = o.batch_size;
+    lo.decode.dicom_window = o.dicom_window;
     lo.workers = rt.threads.loader_workers;
     lo.channels_last = rt.channels_last;
     lo.pin_memory = rt.device.is_cuda();

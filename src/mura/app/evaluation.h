@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "mura/data/dataset.h"
 #include "mura/util/runtime.h"
 #include "mura/util/sink.h"
 
@@ -17,6 +18,8 @@ struct EvaluateOptions {
   std::string split = "valid";           ///< valid | heldout (the checkpoint's patient split)
   std::vector<std::string> tasks;
   bool skip_bad = false;
+  data::DicomTreeOptions dicom;   ///< when data_dir is a DICOM tree (its split is set here)
+  std::string dicom_window;       ///< DecodeOptions::dicom_window
   std::string threshold = "0.5";  ///< a number in (0,1), or "youden" (on these studies)
   bool tta_flip = false;
   std::size_t bootstrap = 1000;  ///< resamples; 0 disables

@@ -53,6 +53,7 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
   lo.channels_last = rt.channels_last;
   lo.pin_memory = device.is_cuda();
   lo.skip_unreadable = true;
+  lo.decode.dicom_window = o.dicom_window;
   lo.transform = data::TransformOptions::evaluation(ckpts[0].spec.image_size);
   lo.transform.mean = ckpts[0].spec.mean;
   lo.transform.std = ckpts[0].spec.std;
@@ -103,7 +104,7 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
         r.probability = probs[static_cast<int64_t>(j)].item<double>();
         r.label = r.probability >= result.threshold ? 1 : 0;
         if (!o.gradcam_dir.empty()) {
-          const cv::Mat gray = data::load_gray(inputs[i].file);
+          const cv::Mat gray = data::load_gray(inputs[i].file, lo.decode);
           const cv::Mat cam = explain::cam_to_image(cams.cams[static_cast<int64_t>(j)],
                                                     cams.geometry, gray.cols, gray.rows);
           const fs::path base = fs::path(o.gradcam_dir) / stem_for(inputs[i].file, stems);

@@ -19,7 +19,8 @@ struct PredictOptions {
   bool tta_flip = false;
   int batch_size = 16;
   RuntimeOptions runtime;
-  std::string gradcam_dir;  ///< non-empty: write Grad-CAM pictures there
+  std::string dicom_window;  ///< DecodeOptions::dicom_window
+  std::string gradcam_dir;   ///< non-empty: write Grad-CAM pictures there
   explain::CamMethod method = explain::CamMethod::GradCam;
   double alpha = 0.4;
 };

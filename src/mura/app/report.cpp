@@ -24,7 +24,7 @@ using nlohmann::json;
 
 void render_cases(std::vector<report::GalleryCase>& cases,
                   const std::vector<weights::Checkpoint>& ckpts, const fs::path& data_dir,
-                  const report::GalleryOptions& o) {
+                  const report::GalleryOptions& o, const std::string& dicom_window) {
   if (cases.empty()) return;
   if (ckpts.empty())
     throw Error("gallery: no checkpoint to compute Grad-CAM with (give --checkpoint)");
@@ -56,6 +56,7 @@ void render_cases(std::vector<report::GalleryCase>& cases,
   lo.batch_size = std::max(1, o.batch_size);
   lo.workers = 0;
   lo.skip_unreadable = true;
+  lo.decode.dicom_window = dicom_window;
   lo.transform = data::TransformOptions::evaluation(ckpts[0].spec.image_size);
   lo.transform.mean = ckpts[0].spec.mean;
   lo.transform.std = ckpts[0].spec.std;
@@ -70,7 +71,7 @@ void render_cases(std::vector<report::GalleryCase>& cases,
         continue;
       }
       try {
-        const cv::Mat gray = data::load_gray(c.file);
+        const cv::Mat gray = data::load_gray(c.file, lo.decode);
         const auto k = static_cast<int64_t>(j);
         const cv::Mat cam =
             explain::cam_to_image(cams.cams[k], cams.geometry, gray.cols, gray.rows);
@@ -161,7 +162,7 @@ ReportResult report_composed(const ReportOptions& o, Sink& sink) {
   }
   if (c.gallery_requested) {
     c.gallery = report::select_cases(c.images, report::number_at(c.metrics, "/image/threshold"), g);
-    render_cases(c.gallery, loaded, data_dir, g);
+    render_cases(c.gallery, loaded, data_dir, g, o.dicom_window);
     std::size_t missing = 0;
     for (const auto& gc : c.gallery) missing += gc.problem.empty() ? 0 : 1;
     if (missing > 0)

@@ -21,7 +21,8 @@ struct ReportOptions {
   std::string training_log;  ///< default: metrics.csv beside the first checkpoint, if there
   report::GalleryOptions gallery;  ///< all counts 0: no gallery, no checkpoint needed
   std::string title = "mura evaluation report";
-  RuntimeOptions runtime;  ///< where the gallery's Grad-CAM runs
+  RuntimeOptions runtime;    ///< where the gallery's Grad-CAM runs
+  std::string dicom_window;  ///< DecodeOptions::dicom_window (DICOM gallery images)
 };
 
 struct ReportResult {
@@ -47,6 +48,7 @@ ReportResult write_report_for(const ReportOptions& options, Sink& sink = null_si
 /// checkpoints, or the ensemble's members differ in input size or normalisation.
 void render_cases(std::vector<report::GalleryCase>& cases,
                   const std::vector<weights::Checkpoint>& checkpoints,
-                  const std::filesystem::path& data_dir, const report::GalleryOptions& options);
+                  const std::filesystem::path& data_dir, const report::GalleryOptions& options,
+                  const std::string& dicom_window = "");
 
 }  // namespace mura::app

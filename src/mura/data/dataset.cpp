@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "mura/data/dicom_tree.h"
 #include "mura/util/error.h"
 #include "mura/util/strings.h"
 
@@ -451,9 +452,10 @@ fs::path find_root(const fs::path& data_dir) {
     if (fs::is_directory(e, ec) && looks_like_root(e)) candidates.push_back(e);
   if (candidates.size() == 1) return candidates[0];
   if (candidates.empty())
-    throw Error("no MURA-layout data set at '" + data_dir.string() +
-                "': expected train_image_paths.csv / valid_image_paths.csv or train/ and "
-                "valid/ folders there or in one sub-folder (e.g. MURA-v1.1/)");
+    throw Error(
+        "no MURA-layout data set at '" + data_dir.string() +
+        "': expected train_image_paths.csv / valid_image_paths.csv or train/ and "
+        "valid/ folders there or in one sub-folder (e.g. MURA-v1.1/), or DICOM files below it");
   std::string names;
   for (const auto& c : candidates) names += (names.empty() ? "" : ", ") + c.filename().string();
   throw Error("'" + data_dir.string() + "' holds several data sets (" + names +
@@ -462,7 +464,16 @@ fs::path find_root(const fs::path& data_dir) {
 
 Dataset index_dataset(const fs::path& data_dir, const IndexOptions& options) {
   Dataset ds;
-  ds.root = find_root(data_dir);
+  try {
+    ds.root = find_root(data_dir);
+  } catch (const Error&) {
+    if (is_dicom_tree(data_dir)) return index_dicom_tree(data_dir, options);
+    throw;
+  }
+  if (!options.dicom.labels.empty())
+    throw Error("--labels " + options.dicom.labels.string() + ": the data set at " +
+                ds.root.string() +
+                " is a MURA layout, whose labels come from its CSVs (--labels is for DICOM trees)");
   std::vector<Issue> issues;
   std::unordered_set<std::size_t> bad_images;
   for (Split s : {Split::Train, Split::Valid}) {

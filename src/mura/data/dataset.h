@@ -31,7 +31,7 @@ struct ImageRecord {
   std::string body_part;   ///< "XR_WRIST"; any XR_* name is accepted
   std::string patient_id;  ///< "patient00001" (unique within the data set)
   std::size_t study = 0;   ///< index into Dataset::studies
-  int label = 0;           ///< 1 = abnormal, 0 = normal (the study's label)
+  int label = 0;           ///< 1 = abnormal, 0 = normal (the study's label); -1 unlabelled
 };
 
 struct StudyRecord {
@@ -62,11 +62,33 @@ const char* issue_kind_name(Issue::Kind k);
 
 enum class BadEntryPolicy { Fail, Skip };
 
+/// What a DICOM tree (a folder of DICOM files in any layout, see dicom_tree.h) needs.
+struct DicomTreeOptions {
+  /// `--labels`: headerless "StudyInstanceUID,label" lines (label 0 = normal, 1 = abnormal).
+  std::filesystem::path labels;
+  /// `--body-part-map`: "KEY,PART" lines; KEY is a StudyInstanceUID or a BodyPartExamined
+  /// term, PART a MURA body part (WRIST, XR_WRIST, ...). Overrides what the header says.
+  std::filesystem::path body_part_map;
+  /// A DICOM tree has no official split: its studies are indexed under this one.
+  Split split = Split::Train;
+  /// Without a labels file (or for studies it does not list): false keeps the studies with
+  /// label -1 (for counting); true makes each an UnlabeledStudy problem.
+  bool require_labels = true;
+  /// `--pseudonymize`: studies are named by a keyed hash of their UID in every output.
+  bool pseudonymize = false;
+  /// The key of those hashes; empty: a random key for this run only.
+  std::string pseudonym_key;
+  /// Images with more pixels are refused from their header (as DecodeOptions::max_pixels).
+  std::uint64_t max_pixels = 64ULL * 1000 * 1000;
+};
+
 struct IndexOptions {
   /// Fail: throw one Error listing the problems. Skip: drop bad entries, report counts.
   BadEntryPolicy on_bad = BadEntryPolicy::Fail;
   /// Check that every image listed in a CSV exists (a stat per image).
   bool check_files_exist = true;
+  /// Used when the data dir is a DICOM tree rather than a MURA layout.
+  DicomTreeOptions dicom;
 };
 
 struct IndexReport {
@@ -74,10 +96,16 @@ struct IndexReport {
   std::map<std::string, std::size_t> skipped;  ///< kind name -> count of skipped entries
   std::vector<std::string> notes;              ///< e.g. "valid: no CSV, walked the folders"
   std::size_t ignored_files = 0;  ///< junk (._*, .DS_Store, non-images) the walker ignored
+  /// DICOM trees: one line per file that could not be used (unreadable, unsupported), named
+  /// by path, never by a header value. Such files are left out; the rest is indexed.
+  std::vector<std::string> file_problems;
+  /// DICOM trees: files left out on purpose, per reason ("non-image object", ...).
+  std::map<std::string, std::size_t> excluded;
 };
 
 struct Dataset {
-  std::filesystem::path root;  ///< the folder with the CSVs and split folders
+  std::filesystem::path root;  ///< the folder with the CSVs and split folders (or DICOM tree)
+  bool dicom_tree = false;     ///< indexed from a DICOM tree (dicom_tree.h)
   std::string root_name;       ///< first component of MURA paths ("MURA-v1.1")
   std::vector<ImageRecord> images;
   std::vector<StudyRecord> studies;
@@ -94,8 +122,9 @@ struct Dataset {
 /// folders, else its only child that does. Throws mura::Error explaining what was expected.
 std::filesystem::path find_root(const std::filesystem::path& data_dir);
 
-/// Indexes the data set at `data_dir` (root or its parent). Throws mura::Error when the
-/// folder is not a data set, and, with BadEntryPolicy::Fail, when any Issue is found.
+/// Indexes the data set at `data_dir` (root or its parent), or, when that folder is no
+/// MURA layout but holds DICOM files, the DICOM tree (index_dicom_tree). Throws mura::Error
+/// when the folder is not a data set, and, with BadEntryPolicy::Fail, when any Issue is found.
 Dataset index_dataset(const std::filesystem::path& data_dir, const IndexOptions& options = {});
 
 /// Normalises a body-part name: "elbow", "XR_ELBOW", "xr_elbow" -> "XR_ELBOW".

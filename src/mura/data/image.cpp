@@ -9,7 +9,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "mura/data/dicom.h"
 #include "mura/util/error.h"
+#include "mura/util/strings.h"
 
 namespace mura::data {
 
@@ -86,10 +88,15 @@ ImageHeader read_image_header(std::string_view bytes, const std::string& name) {
   if (bytes.size() >= 8 && std::memcmp(p, kPngSig, 8) == 0) return png_header(bytes, name);
   if (bytes.size() >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
     return jpeg_header(bytes, name);
-  fail(name, "not a PNG or JPEG image");
+  const std::string ext = to_lower(std::filesystem::path(name).extension().string());
+  if (ext == ".dcm" || ext == ".dicom")
+    fail(name, "not a DICOM file (no DICM prefix and no DICOM data set at the start)");
+  fail(name, looks_like_dicom(bytes) ? "a DICOM file, not a PNG or JPEG image"
+                                     : "not a PNG, JPEG or DICOM image");
 }
 
 cv::Mat decode_gray(std::string_view bytes, const std::string& name, const DecodeOptions& options) {
+  if (looks_like_dicom(bytes)) return decode_dicom(bytes, name, options);
   const ImageHeader h = read_image_header(bytes, name);
   const std::uint64_t pixels = std::uint64_t(h.width) * h.height;
   if (pixels > options.max_pixels)

@@ -274,6 +274,7 @@ fs::path Loader::cache_file() const {
   h = fnv1a(h, &kCacheFormatVersion, sizeof kCacheFormatVersion);
   h = fnv1a(h, &size, sizeof size);
   h = fnv1a(h, &options_.decode.max_pixels, sizeof options_.decode.max_pixels);
+  h = fnv1a(h, options_.decode.dicom_window.data(), options_.decode.dicom_window.size() + 1);
   for (const auto& s : samples_) {
     const std::string p = fs::absolute(s.file).string();
     h = fnv1a(h, p.data(), p.size() + 1);

@@ -22,8 +22,13 @@ std::vector<StatsRow> compute_stats(const Dataset& ds) {
     for (const std::string& s : {sp, std::string("all")})
       for (const std::string& p : {st.body_part, std::string("ALL")})
         add(s, p, [&](Acc& a) {
-          a.c.studies[st.label] += 1;
-          a.c.images[st.label] += st.images.size();
+          if (st.label < 0) {
+            a.c.unlabeled_studies += 1;
+            a.c.unlabeled_images += st.images.size();
+          } else {
+            a.c.studies[st.label] += 1;
+            a.c.images[st.label] += st.images.size();
+          }
           a.patients.insert(st.patient_id);
         });
   }
@@ -56,11 +61,23 @@ std::string format_stats_table(const std::vector<StatsRow>& rows) {
     if (!last_split.empty() && r.split != last_split) out << "\n";
     last_split = r.split;
     const auto& c = r.counts;
-    const double pct = c.total_images() ? 100.0 * c.images[1] / c.total_images() : 0.0;
+    const std::size_t labelled = c.images[0] + c.images[1];
+    const double pct = labelled ? 100.0 * c.images[1] / labelled : 0.0;
     std::snprintf(line, sizeof line, "%-6s %-14s %9zu | %8zu %8zu %8zu | %8zu %8zu %8zu %8.1f%%\n",
                   r.split.c_str(), r.body_part.c_str(), c.patients, c.total_studies(), c.studies[0],
                   c.studies[1], c.total_images(), c.images[0], c.images[1], pct);
     out << line;
+  }
+  std::size_t unlabeled = 0;
+  for (const auto& r : rows) unlabeled += r.counts.unlabeled_studies;
+  if (unlabeled) {
+    out << "\nunlabelled (no --labels entry; in the totals, not in normal/abnormal):\n";
+    for (const auto& r : rows)
+      if (r.counts.unlabeled_studies) {
+        std::snprintf(line, sizeof line, "%-6s %-14s %8zu studies %8zu images\n", r.split.c_str(),
+                      r.body_part.c_str(), r.counts.unlabeled_studies, r.counts.unlabeled_images);
+        out << line;
+      }
   }
   return out.str();
 }

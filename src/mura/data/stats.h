@@ -14,8 +14,10 @@ struct Counts {
   std::array<std::size_t, 2> images{};   ///< [normal, abnormal]
   std::array<std::size_t, 2> studies{};  ///< [normal, abnormal]
   std::size_t patients = 0;              ///< distinct patients
-  std::size_t total_images() const { return images[0] + images[1]; }
-  std::size_t total_studies() const { return studies[0] + studies[1]; }
+  std::size_t unlabeled_studies = 0;     ///< DICOM trees without a label for the study
+  std::size_t unlabeled_images = 0;
+  std::size_t total_images() const { return images[0] + images[1] + unlabeled_images; }
+  std::size_t total_studies() const { return studies[0] + studies[1] + unlabeled_studies; }
 };
 
 struct StatsRow {

@@ -53,7 +53,7 @@ const NameTable<std::string>& val_source_names() {
   X(hflip) X(rotate) X(brightness) X(contrast) X(model) X(pretrained) X(freeze)                \
   X(load_checkpoint) X(epochs) X(batch_size) X(lr) X(optimizer) X(weight_decay) X(loss)        \
   X(scheduler) X(monitor) X(factor) X(patience) X(early_stop) X(max_steps) X(output_dir)       \
-  X(checkpoint) X(seed)
+  X(checkpoint) X(seed) X(dicom_window)
 #define MURA_RUNTIME_FIELDS(X) \
   X(workers) X(device) X(precision) X(channels_last) X(deterministic) X(threads)
 // clang-format on
@@ -66,6 +66,10 @@ std::string options_to_json(const TrainOptions& o) {
 #define X(f) j[#f] = o.runtime.f;
   MURA_RUNTIME_FIELDS(X)
 #undef X
+  // A DICOM tree's files (never the pseudonym key, which is a secret).
+  j["dicom_labels"] = o.dicom.labels.string();
+  j["dicom_body_part_map"] = o.dicom.body_part_map.string();
+  j["dicom_pseudonymize"] = o.dicom.pseudonymize;
   return j.dump();
 }
 
@@ -81,6 +85,10 @@ TrainOptions options_from_json(const std::string& text) {
   if (j.contains(#f)) j.at(#f).get_to(o.runtime.f);
     MURA_RUNTIME_FIELDS(X)
 #undef X
+    if (j.contains("dicom_labels")) o.dicom.labels = j.at("dicom_labels").get<std::string>();
+    if (j.contains("dicom_body_part_map"))
+      o.dicom.body_part_map = j.at("dicom_body_part_map").get<std::string>();
+    if (j.contains("dicom_pseudonymize")) j.at("dicom_pseudonymize").get_to(o.dicom.pseudonymize);
   } catch (const json::exception& e) {
     throw Error(std::string("cannot read training options: ") + e.what());
   }
@@ -195,6 +203,8 @@ Loaders make_loaders(const TrainOptions& o, const weights::ModelSpec& spec, cons
                      Sink&) {
   data::IndexOptions iopt;
   iopt.on_bad = o.skip_bad ? data::BadEntryPolicy::Skip : data::BadEntryPolicy::Fail;
+  iopt.dicom = o.dicom;
+  iopt.dicom.split = data::Split::Train;
   data::Dataset ds = data::filter_body_parts(data::index_dataset(o.data_dir, iopt), o.tasks);
   std::vector<std::size_t> train_idx, val_idx;
   if (val_source_names().canonical(o.val_source) == "split") {
@@ -213,6 +223,7 @@ Loaders make_loaders(const TrainOptions& o, const weights::ModelSpec& spec, cons
 
   data::LoaderOptions lo;
   lo.batch_size = o.batch_size;
+  lo.decode.dicom_window = o.dicom_window;
   lo.workers = rt.threads.loader_workers;
   lo.channels_last = rt.channels_last;
   lo.pin_memory = rt.device.is_cuda();

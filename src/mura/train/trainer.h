@@ -38,6 +38,8 @@ struct TrainOptions {
   std::string data_dir;
   std::vector<std::string> tasks;  ///< body parts; empty = all
   bool skip_bad = false;
+  data::DicomTreeOptions dicom;      ///< when data_dir is a DICOM tree (indexed as train)
+  std::string dicom_window;          ///< DecodeOptions::dicom_window
   double val_split = 0.15;           ///< patient-level share of the official train split
   std::string val_source = "split";  ///< "split" (patients of train) | "valid" (official)
   int image_size = 224;
