@@ -11,12 +11,17 @@ PACKAGES=(
   libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   # DICOM decoding (GDCM: every transfer syntax, JPEG 2000 through OpenJPEG)
   libgdcm-dev
+  # HTTP for `mura serve` (cpp-httplib 0.11.4, hardened in src/mura/serve/http.cpp)
+  libcpp-httplib-dev
   # test oracles and the benchmark peer (never runtime dependencies of mura)
   python3 python3-torch python3-torchvision python3-sklearn python3-numpy python3-pil
   # DICOM references: pydicom (and its real test files), DCMTK's dcm2pnm, GDCM's gdcmconv
   python3-pydicom dcmtk libgdcm-tools
-  # the HTML report's end-to-end test opens the page in headless Chromium
-  chromium
+  # the service's load test and its Python peer (FastAPI + uvicorn)
+  hey curl python3-fastapi uvicorn python3-multipart
+  # the HTML report's and the service page's end-to-end tests open them in headless Chromium
+  # (the page through playwright-core from npm: Node >= 20 and npm, see npm_deps below)
+  chromium nodejs
 )
 
 missing=()
@@ -26,8 +31,23 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# The browser tests' npm packages (tests/browser/package-lock.json pins them), installed
+# when Node >= 20 and npm are there; the tests say why they skip otherwise.
+npm_deps() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+  if [ -d "$dir/node_modules/playwright-core" ]; then return 0; fi
+  if ! command -v npm > /dev/null || ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+    echo "install-deps: no Node >= 20 with npm: the browser test of the service page will skip"
+    return 0
+  fi
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "install-deps: npm ci failed in $dir: the browser test of the service page will skip"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  npm_deps
   exit 0
 fi
 
@@ -36,3 +56,4 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+npm_deps

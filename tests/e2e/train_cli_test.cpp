@@ -162,6 +162,26 @@ TEST_F(TrainCli, CtrlCWritesAResumableCheckpoint) {
   EXPECT_EQ(info.exit_code, 0) << info.out;
 }
 
+TEST(TrainCliOneClass, AValidationSetOfOneLabelStillLeavesABestCheckpointAndSaysWhy) {
+  // No AUROC on a validation set of one label: no epoch is "best" by it. best.ckpt must still
+  // exist (the last epoch), with a warning, so evaluate/predict/serve find it.
+  test::TempDir tmp;
+  const auto root =
+      test::make_layout(tmp.path(), "MURA-v1.1",
+                        {{"train", "XR_WRIST", "patient00001", "study1_positive", 1, 2},
+                         {"train", "XR_WRIST", "patient00002", "study1_negative", 0, 2},
+                         {"valid", "XR_WRIST", "patient00003", "study1_negative", 0, 2},
+                         {"valid", "XR_WRIST", "patient00004", "study1_negative", 0, 2}});
+  const auto r = run_mura("train --data-dir '" + root.string() +
+                          "' --model resnet18 --img-size 32 --batch-size 2 --epochs 1 "
+                          "--val-source valid --scheduler none --workers 0 --no-progress "
+                          "--output-dir '" +
+                          (tmp / "run").string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(tmp / "run/best.ckpt"));
+  EXPECT_TRUE(contains(r.out, "was undefined in every epoch")) << r.out;
+}
+
 TEST(ConvertWeightsCli, TorchvisionPthBecomesACheckpointAndStartsTraining) {
   test::TempDir tmp;
   const auto py =

@@ -38,7 +38,7 @@ TEST(FlagTable, EveryFlagNameHasOneMeaningInEveryCommand) {
   CLI::App app;
   Runner run;
   add_all_commands(app, run);
-  ASSERT_EQ(subcommands(app).size(), 10u);
+  ASSERT_EQ(subcommands(app).size(), 13u);
   const auto flags = all_flags(app);
   ASSERT_GT(flags.size(), 50u) << "the walk found the flags";
   for (const auto& [name, uses] : flags) {
@@ -74,12 +74,20 @@ TEST(FlagTable, SharedFlagsReachEveryCommandThatNeedsThem) {
     return out;
   };
   for (const char* c : {"stats", "synth", "convert-weights", "export", "info", "train", "evaluate",
-                        "predict", "explain", "report"}) {
+                        "predict", "explain", "report", "convert-dicom", "render", "serve"}) {
     EXPECT_TRUE(commands_of("quiet").count(c)) << c << " lacks --quiet";
     EXPECT_TRUE(commands_of("no-progress").count(c)) << c << " lacks --no-progress";
   }
-  for (const char* c : {"train", "evaluate", "predict", "explain", "report"})
+  for (const char* c : {"train", "evaluate", "predict", "explain", "report", "serve"})
     for (const char* f : {"device", "precision", "threads", "workers", "channels-last"})
+      EXPECT_TRUE(commands_of(f).count(c)) << c << " lacks --" << f;
+  // Everywhere an image is read, a DICOM file's window can be chosen; everywhere a data set is
+  // indexed, a DICOM tree can be labelled, mapped and pseudonymised.
+  for (const char* c :
+       {"train", "evaluate", "predict", "explain", "report", "render", "convert-dicom", "serve"})
+    EXPECT_TRUE(commands_of("dicom-window").count(c)) << c << " lacks --dicom-window";
+  for (const char* c : {"stats", "train", "evaluate", "convert-dicom"})
+    for (const char* f : {"labels", "body-part-map", "pseudonymize", "pseudonym-key"})
       EXPECT_TRUE(commands_of(f).count(c)) << c << " lacks --" << f;
   EXPECT_EQ(commands_of("load-checkpoint"), std::set<std::string>{"train"})
       << "--load-checkpoint resumes training only";

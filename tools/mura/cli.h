@@ -23,6 +23,7 @@ void add_explain_command(CLI::App& app, Runner& run);
 void add_report_command(CLI::App& app, Runner& run);
 void add_convert_dicom_command(CLI::App& app, Runner& run);
 void add_render_command(CLI::App& app, Runner& run);
+void add_serve_command(CLI::App& app, Runner& run);
 
 /// Every subcommand above, in help order (main and the flag-table test use it).
 void add_all_commands(CLI::App& app, Runner& run);

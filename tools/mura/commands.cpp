@@ -15,6 +15,7 @@ void add_all_commands(CLI::App& app, Runner& run) {
   add_report_command(app, run);
   add_convert_dicom_command(app, run);
   add_render_command(app, run);
+  add_serve_command(app, run);
 }
 
 }  // namespace mura::cli

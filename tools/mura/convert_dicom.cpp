@@ -17,11 +17,8 @@ void add_convert_dicom_command(CLI::App& app, Runner& run) {
       "write a DICOM tree as a MURA-v1.1-layout PNG data set (pseudonymous folders, the four "
       "CSVs; the key to the StudyInstanceUIDs in a separate file)");
   sub->option_defaults()->always_capture_default();
-  sub->add_option("--input,-i", o->input, "the DICOM tree (a folder of DICOM files, any layout)")
-      ->required();
+  add_input_flag(*sub, o->input);
   add_out_file_flag(*sub, o->out, /*required=*/true);
-  sub->get_option("--out")->description(
-      "the data set root to write (its name prefixes the CSVs' paths)");
   sub->add_option(
          "--key-out", o->key_out,
          "where the pseudonym key (study folder -> StudyInstanceUID) goes; never inside the "
@@ -31,13 +28,10 @@ void add_convert_dicom_command(CLI::App& app, Runner& run) {
   add_dicom_window_flag(*sub, o->dicom_window);
   add_tasks_flag(*sub, o->tasks);
   add_skip_bad_flag(*sub, o->skip_bad);
-  sub->add_option("--valid-fraction", o->valid_fraction,
-                  "share of patients (per body part) written to valid/")
-      ->check(CLI::Range(0.0, 0.99));
+  add_valid_fraction_flag(*sub, o->valid_fraction)->check(CLI::Range(0.0, 0.99));
   add_seed_flag(*sub, o->seed);
   add_overwrite_flag(*sub, o->overwrite);
-  sub->add_option("--workers", o->workers, "decoding threads (0: one per core)")
-      ->check(CLI::NonNegativeNumber);
+  add_workers_flag(*sub, o->workers);
   add_console_flags(*sub, *console);
   sub->callback([o, console, &run] {
     run = [o, console] {

@@ -65,7 +65,7 @@ void add_convert_weights_command(CLI::App& app, Runner& run) {
       "convert-weights",
       "convert a torchvision .pth state dict (zip or legacy format) to a mura checkpoint");
   add_model_flag(*sub, o->arch)->default_str("guessed from the file");
-  sub->add_option("--input,-i", o->input, "the .pth file")->required();
+  add_input_flag(*sub, o->input);
   add_out_file_flag(*sub, o->output, /*required=*/true);
   add_console_flags(*sub, o->console);
   sub->add_option(

@@ -37,7 +37,7 @@ void add_data_dir_flag(CLI::App& sub, std::string& dir, bool required) {
   auto* o = sub.add_option(
       "--data-dir,--data_dir", dir,
       "data set in the MURA-v1.1 layout (the root, with train_image_paths.csv ..., or its parent), "
-      "or a folder of DICOM files in any layout (a DICOM tree: see --labels)");
+      "or a folder of DICOM files in any layout (a DICOM tree, labelled by a CSV of study UIDs)");
   if (required) o->required();
 }
 
@@ -57,11 +57,13 @@ void add_skip_bad_flag(CLI::App& sub, bool& skip_bad) {
 void add_dicom_tree_flags(CLI::App& sub, data::DicomTreeOptions& d) {
   sub.add_option("--labels", d.labels,
                  "DICOM trees: headerless CSV of 'StudyInstanceUID,label' lines (1 = abnormal)")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->default_str("none: unlabelled");
   sub.add_option("--body-part-map", d.body_part_map,
                  "DICOM trees: CSV of 'KEY,PART' lines, KEY a StudyInstanceUID or BodyPartExamined "
                  "term, PART a MURA body part; overrides the headers")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->default_str("none: the headers");
   sub.add_flag(
       "--pseudonymize", d.pseudonymize,
       "DICOM trees: name studies by a keyed hash of their StudyInstanceUID in every output");
@@ -77,9 +79,10 @@ void add_dicom_tree_flags(CLI::App& sub, data::DicomTreeOptions& d) {
              throw CLI::ValidationError("--pseudonym-key", file + " holds fewer than 16 bytes");
            d.pseudonymize = true;
          },
-         "file whose bytes key --pseudonymize (same key: same names across runs; default: a "
-         "random key per run)")
-      ->check(CLI::ExistingFile);
+         "file whose bytes key the study pseudonyms (same key: same names across runs); "
+         "implies pseudonymising")
+      ->check(CLI::ExistingFile)
+      ->default_str("a random key per run");
 }
 
 void add_dicom_window_flag(CLI::App& sub, std::string& window) {
@@ -120,8 +123,32 @@ void add_output_dir_flag(CLI::App& sub, std::string& dir, bool required) {
 }
 
 void add_out_file_flag(CLI::App& sub, std::string& file, bool required) {
-  auto* o = sub.add_option("--out,--output,-o", file, "the file this command writes");
+  auto* o = sub.add_option("--out,--output,-o", file,
+                           "the one output this command writes: a file (report, export, "
+                           "convert-weights) or a data set root (convert-dicom)");
   if (required) o->required();
+}
+
+CLI::Option* add_input_flag(CLI::App& sub, std::string& input) {
+  return sub
+      .add_option("--input,-i", input,
+                  "what this command converts: a torchvision .pth file (convert-weights), a "
+                  "DICOM tree in any folder layout (convert-dicom)")
+      ->required();
+}
+
+CLI::Option* add_valid_fraction_flag(CLI::App& sub, double& fraction) {
+  return sub.add_option("--valid-fraction,--valid_fraction", fraction,
+                        "share of patients written to the valid split (per body part in "
+                        "convert-dicom)");
+}
+
+CLI::Option* add_workers_flag(CLI::App& sub, int& workers) {
+  return sub
+      .add_option("--workers,--num-workers,--num_workers", workers,
+                  "loader threads (default: chosen from the cores; 0 decodes on the main thread)")
+      ->check(CLI::Range(0, 256))
+      ->default_str("auto");
 }
 
 void add_overwrite_flag(CLI::App& sub, bool& overwrite) {
@@ -170,6 +197,21 @@ void add_tta_flag(CLI::App& sub, bool& flip) {
       ->default_str("none");
 }
 
+namespace {
+const char* kGradcamHelp =
+    "Grad-CAM for every image scored: predict writes the pictures into the folder given "
+    "(--gradcam DIR); serve is started with it (--gradcam) to answer ?gradcam=1 and show the "
+    "page's heatmap panels";
+}  // namespace
+
+void add_gradcam_dir_flag(CLI::App& sub, std::string& dir) {
+  sub.add_option("--gradcam", dir, kGradcamHelp)->default_str("none");
+}
+
+void add_gradcam_switch_flag(CLI::App& sub, bool& on) {
+  sub.add_flag("--gradcam", on, kGradcamHelp);
+}
+
 void add_runtime_flags(CLI::App& sub, RuntimeOptions& rt, RuntimeFlags which) {
   sub.add_option("--device", rt.device, "where the model runs: auto (CUDA when present), cpu, cuda")
       ->transform(name_choice(device_names()));
@@ -185,10 +227,7 @@ void add_runtime_flags(CLI::App& sub, RuntimeOptions& rt, RuntimeFlags which) {
                "channels-last memory format for the model and its batches");
   sub.add_option("--threads", rt.threads, "compute threads (0: chosen from the cores)")
       ->check(CLI::Range(0, 1024));
-  sub.add_option("--workers,--num-workers,--num_workers", rt.workers,
-                 "loader threads (default: chosen from the cores; 0 decodes on the main thread)")
-      ->check(CLI::Range(0, 256))
-      ->default_str("auto");
+  add_workers_flag(sub, rt.workers);
   if (which.fold_batchnorm)
     sub.add_flag("--fold-bn,!--no-fold-bn", rt.fold_batchnorm,
                  "fold BatchNorm into the convolutions before inference");

@@ -48,6 +48,12 @@ void add_checkpoint_out_flag(CLI::App& sub, std::string& path);
 void add_output_dir_flag(CLI::App& sub, std::string& dir, bool required = false);
 void add_out_file_flag(CLI::App& sub, std::string& file, bool required = false);
 void add_overwrite_flag(CLI::App& sub, bool& overwrite);
+/// --input/-i (required): what a convert-* command reads.
+CLI::Option* add_input_flag(CLI::App& sub, std::string& input);
+/// --valid-fraction: the share of patients a writer of data sets puts into valid/.
+CLI::Option* add_valid_fraction_flag(CLI::App& sub, double& fraction);
+/// --workers (--num_workers): loader/decoding threads; < 0 chosen, 0 the calling thread.
+CLI::Option* add_workers_flag(CLI::App& sub, int& workers);
 void add_batch_size_flag(CLI::App& sub, int& batch_size);
 void add_seed_flag(CLI::App& sub, std::uint64_t& seed);
 void add_image_size_flag(CLI::App& sub, int& size);
@@ -69,6 +75,10 @@ void add_runtime_flags(CLI::App& sub, RuntimeOptions& runtime, RuntimeFlags whic
 
 // ---- Grad-CAM and the report
 void add_cam_flags(CLI::App& sub, explain::CamMethod& method, double& alpha);
+/// --gradcam: one meaning, Grad-CAM for every image scored. predict takes the folder its
+/// pictures go to (--gradcam DIR); serve is switched on (--gradcam) and answers ?gradcam=1.
+void add_gradcam_dir_flag(CLI::App& sub, std::string& dir);
+void add_gradcam_switch_flag(CLI::App& sub, bool& on);
 /// --gallery N, --thumb-size: the report's Grad-CAM gallery (report, evaluate --report).
 void add_gallery_flags(CLI::App& sub, report::GalleryOptions& gallery, std::size_t& gallery_size);
 

@@ -18,8 +18,7 @@ void add_predict_command(CLI::App& app, Runner& run) {
   add_tta_flag(*sub, c->options.tta_flip);
   sub->add_option("--csv", c->csv, "also write the per-image results to this CSV");
   add_json_flag(*sub, c->json);
-  sub->add_option("--gradcam", c->options.gradcam_dir,
-                  "also write Grad-CAM pictures into this folder");
+  add_gradcam_dir_flag(*sub, c->options.gradcam_dir);
   sub->callback([c, &run] { run = [c] { return run_predict_cli(*c); }; });
 }
 

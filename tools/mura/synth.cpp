@@ -22,8 +22,7 @@ void add_synth_command(CLI::App& app, Runner& run) {
       ->check(CLI::Range(2, 1000000));
   add_seed_flag(*sub, o->seed);
   sub->get_option("--seed")->capture_default_str();
-  sub->add_option("--valid-fraction,--valid_fraction", o->valid_fraction,
-                  "share of patients in the official valid split")
+  add_valid_fraction_flag(*sub, o->valid_fraction)
       ->capture_default_str()
       ->check(CLI::Range(0.01, 0.99));
   sub->add_option("--abnormal-rate", o->abnormal_rate, "share of abnormal studies")

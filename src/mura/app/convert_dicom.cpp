@@ -110,7 +110,10 @@ ConvertDicomResult convert(const ConvertDicomOptions& o, Sink& sink) {
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex write_error_mutex;
   std::string write_error;
-  const int threads = o.workers > 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
+  const int threads = o.workers > 0 ? o.workers
+                      : o.workers == 0
+                          ? 1
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto work = [&] {
     for (std::size_t i = next++; i < plan.size(); i = next++) {
       const fs::path file = ds.images[plan[i].image].file;

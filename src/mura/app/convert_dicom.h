@@ -29,7 +29,7 @@ struct ConvertDicomOptions {
   double valid_fraction = 0.2;  ///< share of patients (per body part) in valid/
   std::uint64_t seed = 42;
   bool overwrite = false;
-  int workers = 0;  ///< decoding threads; 0: one per core
+  int workers = -1;  ///< decoding threads; < 0: one per core; 0: the calling thread only
 };
 
 struct ConvertDicomResult {

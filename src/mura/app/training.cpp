@@ -156,6 +156,15 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
       break;
     }
   }
+  if (!session.has_best && !result.history.empty()) {
+    // The monitored metric was undefined in every epoch (a validation set of one class has no
+    // AUROC): rather than leave no best.ckpt behind, it holds the last epoch, and says so.
+    train::save_training_checkpoint(best_path.string(), o, setup, session, rt,
+                                    result.history.back().epoch, 0);
+    sink.warn("--monitor " + o.monitor +
+              " was undefined in every epoch (does the validation set hold both labels?): " +
+              best_path.string() + " holds the last epoch's weights");
+  }
   result.best_metric = session.best;
   result.steps = session.step;
   return result;
