@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
@@ -155,17 +156,32 @@ class Serve : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    const fs::path data = *dir_ / "synth";
-    const auto s = test::run_mura("synth --output-dir " + data.string() +
-                                  " --patients 12 --seed 3 --min-size 64 --max-size 96");
-    ASSERT_EQ(s.exit_code, 0) << s.out;
-    const auto t = test::run_mura(
-        "train --data-dir " + data.string() +
-        " --model resnet18 --img-size 64 --batch-size 8 --epochs 1 --max-steps 3 --val-source "
-        "valid --scheduler none --workers 0 --precision fp32 --output-dir " +
-        (*dir_ / "run").string());
-    ASSERT_EQ(t.exit_code, 0) << t.out;
-    for (const auto& e : fs::recursive_directory_iterator(data))
+    // One small trained model for every test process (CTest runs each test on its own):
+    // made once per build of `mura` under a lock, beside the binary, and reused.
+    const fs::path fixture = fs::path(MURA_BINARY).parent_path() / "serve-fixture";
+    const int lock = open((fixture.string() + ".lock").c_str(), O_CREAT | O_RDWR, 0644);
+    ASSERT_GE(lock, 0);
+    flock(lock, LOCK_EX);
+    const bool fresh =
+        fs::exists(fixture / "run/best.ckpt") &&
+        fs::last_write_time(fixture / "run/best.ckpt") > fs::last_write_time(fs::path(MURA_BINARY));
+    if (!fresh) {
+      fs::remove_all(fixture);
+      const auto s = test::run_mura("synth --output-dir " + (fixture / "synth").string() +
+                                    " --patients 12 --seed 3 --min-size 64 --max-size 96");
+      const auto t = test::run_mura(
+          "train --data-dir " + (fixture / "synth").string() +
+          " --model resnet18 --img-size 64 --batch-size 8 --epochs 1 --max-steps 3 "
+          "--val-source valid --scheduler none --workers 0 --precision fp32 --output-dir " +
+          (fixture / "run").string());
+      if (s.exit_code != 0 || t.exit_code != 0) fs::remove_all(fixture);
+      ASSERT_EQ(s.exit_code, 0) << s.out;
+      ASSERT_EQ(t.exit_code, 0) << t.out;
+    }
+    flock(lock, LOCK_UN);
+    close(lock);
+    checkpoint_ = new std::string((fixture / "run/best.ckpt").string());
+    for (const auto& e : fs::recursive_directory_iterator(fixture / "synth"))
       if (e.path().extension() == ".png") images_.push_back(e.path());
     std::sort(images_.begin(), images_.end());
     ASSERT_GE(images_.size(), 8u);
@@ -174,15 +190,19 @@ class Serve : public ::testing::Test {
   static void TearDownTestSuite() {
     delete dir_;
     dir_ = nullptr;
+    delete checkpoint_;
+    checkpoint_ = nullptr;
   }
-  static std::string checkpoint() { return (*dir_ / "run/best.ckpt").string(); }
+  static std::string checkpoint() { return *checkpoint_; }
   static std::string png(std::size_t i) { return read_file(images_[i]); }
   static fs::path tmp(const std::string& name) { return *dir_ / name; }
 
   static test::TempDir* dir_;
+  static std::string* checkpoint_;
   static std::vector<fs::path> images_;
 };
 test::TempDir* Serve::dir_ = nullptr;
+std::string* Serve::checkpoint_ = nullptr;
 std::vector<fs::path> Serve::images_;
 
 json body_of(const httplib::Result& r) {

@@ -356,8 +356,11 @@ struct Service::Impl {
       return [this, f](const HttpRequest& req) { return guarded(req, [&] { return f(req); }); };
     };
     s.get("/", "/", route([this](const HttpRequest&) {
-            HttpResponse r{
-                200, serve::page_html(!options.token.empty()), "text/html; charset=utf-8", {}, 0};
+            HttpResponse r{200,
+                           serve::page_html(!options.token.empty(), options.gradcam),
+                           "text/html; charset=utf-8",
+                           {},
+                           0};
             r.headers.push_back(
                 {"Content-Security-Policy",
                  "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src "

@@ -139,9 +139,9 @@ struct HttpServer::Impl {
       return reject(403, "the Host header must name this loopback address (DNS rebinding guard)");
     if (!options.token.empty() && !(route && is_public(route->name)) && req.method != "OPTIONS") {
       const std::string auth = req.get_header_value("Authorization");
-      const std::string prefix = "Bearer ";
-      if (auth.compare(0, prefix.size(), prefix) != 0 ||
-          !equal_constant_time(auth.substr(prefix.size()), options.token)) {
+      std::string scheme = auth.substr(0, 7);  // the scheme is case-insensitive (RFC 9110)
+      for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (scheme != "bearer " || !equal_constant_time(auth.substr(7), options.token)) {
         reject(401, "missing or wrong bearer token (Authorization: Bearer ...)");
         res.set_header("WWW-Authenticate", "Bearer");
         return httplib::Server::HandlerResponse::Handled;

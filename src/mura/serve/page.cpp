@@ -79,7 +79,7 @@ __TOKEN__
     result.textContent = '';
     let answer, json;
     try {
-      answer = await fetch('predict?gradcam=1', { method: 'POST', body: body, headers: headers });
+      answer = await fetch(__GRADCAM__ ? 'predict?gradcam=1' : 'predict', { method: 'POST', body: body, headers: headers });
       json = await answer.json();
     } catch (e) { say('The service did not answer: ' + e, true); return; }
     if (!answer.ok) { say('Rejected (' + answer.status + '): ' + (json && json.error || 'unknown error'), true); return; }
@@ -120,8 +120,9 @@ __TOKEN__
 
 }  // namespace
 
-std::string page_html(bool needs_token) {
+std::string page_html(bool needs_token, bool gradcam) {
   std::string page = kPage;
+  page.replace(page.find("__GRADCAM__"), 11, gradcam ? "true" : "false");
   const std::string field =
       needs_token ? "<label class=\"token\">Access token <input id=\"token\" type=\"password\" "
                     "autocomplete=\"off\"></label>"

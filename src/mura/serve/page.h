@@ -9,7 +9,8 @@
 
 namespace mura::serve {
 
-/// The page; `needs_token` shows the token field.
-std::string page_html(bool needs_token);
+/// The page; `needs_token` shows the token field; `gradcam` asks for the heatmap panels (the
+/// service was started with --gradcam).
+std::string page_html(bool needs_token, bool gradcam);
 
 }  // namespace mura::serve
