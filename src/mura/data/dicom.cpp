@@ -515,15 +515,33 @@ cv::Mat decode_dicom(std::string_view bytes, const std::string& name,
   const std::uint64_t pixels = std::uint64_t(image.GetColumns()) * image.GetRows();
   if (pixels > options.max_pixels) fail(name, "decoded image is over the pixel limit");
 
-  std::vector<char> pixels_buf(image.GetBufferLength());
-  if (pixels_buf.empty() || !image.GetBuffer(pixels_buf.data()))
-    fail(name, "Pixel Data (7FE0,0010) could not be decoded (truncated or corrupt " +
-                   std::string(gdcm::TransferSyntax::GetTSString(
-                       file.GetHeader().GetDataSetTransferSyntax())) +
-                   " data)");
+  // Uncompressed little-endian pixels (implicit/explicit VR little endian, deflate) are read
+  // where GDCM holds them: its RAW codec would copy them through string streams three times
+  // (most of the time of a whole decode, measured), and the pipeline masks the unused high
+  // bits (where old overlays lived) itself. Everything else goes through GDCM's codecs.
+  const gdcm::PixelFormat& pf = image.GetPixelFormat();
+  const gdcm::TransferSyntax& ts = file.GetHeader().GetDataSetTransferSyntax();
+  const gdcm::ByteValue* raw = ds.GetDataElement(kPixelData).GetByteValue();
+  const std::size_t raw_need = static_cast<std::size_t>(pixels) *
+                               static_cast<std::size_t>(pf.GetSamplesPerPixel()) *
+                               static_cast<std::size_t>(pf.GetBitsAllocated() / 8);
+  const bool direct = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !ts.IsEncapsulated() &&
+                      ts.GetSwapCode() == gdcm::SwapCode::LittleEndian && raw != nullptr &&
+                      pf.GetBitsAllocated() % 8 == 0 && raw_need > 0 &&
+                      raw->GetLength() >= raw_need;
+  std::vector<char> pixels_buf;
+  const char* pixel_bytes = direct ? raw->GetPointer() : nullptr;
+  std::size_t pixel_size = raw_need;
+  if (!direct) {
+    pixels_buf.resize(image.GetBufferLength());
+    if (pixels_buf.empty() || !image.GetBuffer(pixels_buf.data()))
+      fail(name, "Pixel Data (7FE0,0010) could not be decoded (truncated or corrupt " +
+                     std::string(gdcm::TransferSyntax::GetTSString(ts)) + " data)");
+    pixel_bytes = pixels_buf.data();
+    pixel_size = pixels_buf.size();
+  }
 
   // 3. mura's grayscale pipeline, with the decoder's pixel format and the header's LUTs.
-  const gdcm::PixelFormat& pf = image.GetPixelFormat();
   const Binary bin = binary_of(file);
   dicom::PixelInput px;
   px.rows = static_cast<int>(image.GetRows());
@@ -569,8 +587,8 @@ cv::Mat decode_dicom(std::string_view bytes, const std::string& name,
     px.voi_function = dicom::VoiFunction::Sigmoid;
   else if (!fn.empty() && fn != "LINEAR")
     fail(name, "VOI LUT Function (0028,1056) " + fn + " is not LINEAR, LINEAR_EXACT or SIGMOID");
-  return dicom::render(pixels_buf.data(), pixels_buf.size(), px,
-                       dicom::parse_voi_choice(options.dicom_window), name);
+  return dicom::render(pixel_bytes, pixel_size, px, dicom::parse_voi_choice(options.dicom_window),
+                       name);
 }
 
 }  // namespace mura::data
