@@ -2,7 +2,8 @@
 # `mura serve` under load against the Python service a user would write (FastAPI + uvicorn +
 # torchvision, the seeds' preprocessing, one forward per request): same weights, model, size,
 # machine and image, loopback only, one after the other, driven by `hey` (Debian's package).
-# Also mura with --max-batch 1, to show what dynamic batching buys.
+# Also mura with --max-batch 1, to show what dynamic batching buys, and mura in fp32 (the
+# peer's precision; mura's default is bf16 where the CPU has it).
 #
 #   bash bench/run_serve_bench.sh BUILD_DIR
 #
@@ -68,11 +69,14 @@ OMP_NUM_THREADS="$THREADS" "$PY" "$REPO/bench/peer/serve_peer.py" --weights "$TM
 wait_up http://127.0.0.1:18090/health
 load peer http://127.0.0.1:18090/predict | tee -a "$RESULTS" >&2
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-for mb in 8 1; do
+for config in 8:auto 1:auto 8:fp32; do
+  mb="${config%%:*}" precision="${config##*:}"
   "$BUILD_DIR/mura" serve --checkpoint "$TMP/w.ckpt" --port 18091 --threads "$THREADS" --max-batch "$mb" \
-    --quiet > /dev/null & pids+=($!)
+    --precision "$precision" --quiet > /dev/null 2>&1 & pids+=($!)
   wait_up http://127.0.0.1:18091/v2/health/ready
-  load "mura-max-batch-$mb" http://127.0.0.1:18091/predict | tee -a "$RESULTS" >&2
+  name="mura-max-batch-$mb"
+  [[ "$precision" == fp32 ]] && name="mura-max-batch-$mb-fp32"
+  load "$name" http://127.0.0.1:18091/predict | tee -a "$RESULTS" >&2
   kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 done
 
@@ -80,11 +84,14 @@ done
 import json, sys
 r = {x["name"]: x for x in map(json.loads, open(sys.argv[1]))}
 print(f"\n{'service':22s} {'ok':>6s} {'req/s':>8s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s}")
-for k in ("peer", "mura-max-batch-8", "mura-max-batch-1"):
+for k in ("peer", "mura-max-batch-8", "mura-max-batch-1", "mura-max-batch-8-fp32"):
     x = r[k]
     print(f"{k:22s} {x['ok']:6d} {x['rps']:8.2f} {x['p50_ms']:8.1f} {x['p95_ms']:8.1f} {x['p99_ms']:8.1f}")
 m, p, one = r["mura-max-batch-8"], r["peer"], r["mura-max-batch-1"]
 print(f"\nmura / peer throughput {m['rps'] / p['rps']:.2f}x (target >= 2x), "
       f"p99 {m['p99_ms']:.0f} vs {p['p99_ms']:.0f} ms (target: no worse)")
 print(f"batching: max-batch 8 / max-batch 1 throughput {m['rps'] / one['rps']:.2f}x")
+f = r["mura-max-batch-8-fp32"]
+print(f"like for like (fp32 both): mura / peer throughput {f['rps'] / p['rps']:.2f}x, "
+      f"p99 {f['p99_ms']:.0f} vs {p['p99_ms']:.0f} ms")
 PYEOF
