@@ -25,21 +25,7 @@ find "$DATA" -name '*.png' | sort > "$TMP/all.txt"   # (no head in the pipe: pip
 head -n "$N" "$TMP/all.txt" > "$TMP/list.txt"
 i=0; while read -r f; do ln -s "$f" "$TMP/images/$(printf '%05d' $i).png"; i=$((i+1)); done < "$TMP/list.txt"
 cat $(cat "$TMP/list.txt") > /dev/null   # warm the page cache
-"$PY" - "$ARCH" "$TMP/w.pth" <<'PYEOF'
-import sys, torch, torchvision
-torch.manual_seed(0)
-m = getattr(torchvision.models, sys.argv[1])(weights=None, num_classes=1)
-# Calibrate BatchNorm statistics on one batch: with the default statistics the activations of
-# a random 169-layer net drift into denormal floats, which slow every CPU kernel ~10x and make
-# the timing meaningless for both sides.
-bns = [b for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)]
-for b in bns:
-    b.momentum = None
-m.train()
-with torch.no_grad():
-    m(torch.randn(8, 3, 224, 224))
-torch.save(m.state_dict(), sys.argv[2])
-PYEOF
+"$PY" "$REPO/bench/peer/write_weights.py" "$ARCH" "$TMP/w.pth"
 "$BUILD_DIR/mura" convert-weights --input "$TMP/w.pth" --output "$TMP/w.ckpt" --img-size "$SIZE" >&2
 echo "# $N images from $DATA, $ARCH at $SIZE px, batch $BATCH, $THREADS threads" >&2
 peer=$("$PY" "$REPO/bench/peer/predict_peer.py" --list "$TMP/list.txt" --weights "$TMP/w.pth" --arch "$ARCH" \

@@ -28,19 +28,7 @@ if [[ -z "$IMAGE" ]]; then
   "$BUILD_DIR/mura" synth --output-dir "$TMP/synth" --patients 4 --quiet >&2
   IMAGE="$(find "$TMP/synth" -name '*.png' | sort | head -n 1)"
 fi
-"$PY" - "$ARCH" "$TMP/w.pth" <<'PYEOF'
-import sys, torch, torchvision
-torch.manual_seed(0)
-m = getattr(torchvision.models, sys.argv[1])(weights=None, num_classes=1)
-# BatchNorm statistics from one batch, so no activation drifts into denormals (slow kernels).
-for b in m.modules():
-    if isinstance(b, torch.nn.BatchNorm2d):
-        b.momentum = None
-m.train()
-with torch.no_grad():
-    m(torch.randn(8, 3, 224, 224))
-torch.save(m.state_dict(), sys.argv[2])
-PYEOF
+"$PY" "$REPO/bench/peer/write_weights.py" "$ARCH" "$TMP/w.pth"
 "$BUILD_DIR/mura" convert-weights --input "$TMP/w.pth" --output "$TMP/w.ckpt" --img-size "$SIZE" --quiet >&2
 
 wait_up() {  # URL

@@ -462,6 +462,21 @@ fs::path find_root(const fs::path& data_dir) {
               "): pass one of them as the data dir");
 }
 
+void settle_issues(Dataset& ds, std::vector<Issue> issues, BadEntryPolicy policy,
+                   const std::string& what) {
+  if (!issues.empty() && policy == BadEntryPolicy::Fail) {
+    std::ostringstream msg;
+    msg << what << " has " << issues.size() << " problem(s):";
+    const std::size_t shown = std::min<std::size_t>(issues.size(), 20);
+    for (std::size_t i = 0; i < shown; ++i) msg << "\n  " << issues[i].to_string();
+    if (issues.size() > shown) msg << "\n  ... and " << issues.size() - shown << " more";
+    msg << "\nfix them, or skip the bad entries with --skip-bad";
+    throw Error(msg.str());
+  }
+  for (const auto& is : issues) ++ds.report.skipped[issue_kind_name(is.kind)];
+  ds.report.issues = std::move(issues);
+}
+
 Dataset index_dataset(const fs::path& data_dir, const IndexOptions& options) {
   Dataset ds;
   try {
@@ -484,17 +499,7 @@ Dataset index_dataset(const fs::path& data_dir, const IndexOptions& options) {
     }
   }
   if (ds.root_name.empty()) ds.root_name = ds.root.filename().string();
-  if (!issues.empty() && options.on_bad == BadEntryPolicy::Fail) {
-    std::ostringstream msg;
-    msg << "the data set at " << ds.root.string() << " has " << issues.size() << " problem(s):";
-    const std::size_t shown = std::min<std::size_t>(issues.size(), 20);
-    for (std::size_t i = 0; i < shown; ++i) msg << "\n  " << issues[i].to_string();
-    if (issues.size() > shown) msg << "\n  ... and " << issues.size() - shown << " more";
-    msg << "\nfix them, or skip the bad entries with --skip-bad";
-    throw Error(msg.str());
-  }
-  for (const auto& is : issues) ++ds.report.skipped[issue_kind_name(is.kind)];
-  ds.report.issues = std::move(issues);
+  settle_issues(ds, std::move(issues), options.on_bad, "the data set at " + ds.root.string());
   if (!bad_images.empty()) compact(ds, [&](std::size_t i) { return !bad_images.count(i); });
   if (ds.images.empty() && ds.report.issues.empty())
     throw Error("the data set at " + ds.root.string() + " has no images");

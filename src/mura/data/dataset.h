@@ -122,6 +122,12 @@ struct Dataset {
 /// folders, else its only child that does. Throws mura::Error explaining what was expected.
 std::filesystem::path find_root(const std::filesystem::path& data_dir);
 
+/// Applies the bad-entry policy to the problems an indexer found: with Fail, throws one
+/// mura::Error listing them (`what` names the data set: "the data set at ROOT"); with Skip,
+/// counts them by kind in ds.report.skipped. Either way they end in ds.report.issues.
+void settle_issues(Dataset& ds, std::vector<Issue> issues, BadEntryPolicy policy,
+                   const std::string& what);
+
 /// Indexes the data set at `data_dir` (root or its parent), or, when that folder is no
 /// MURA layout but holds DICOM files, the DICOM tree (index_dicom_tree). Throws mura::Error
 /// when the folder is not a data set, and, with BadEntryPolicy::Fail, when any Issue is found.

@@ -309,17 +309,7 @@ Dataset index_dicom_tree(const fs::path& dir, const IndexOptions& options) {
         (conflicting_parts ? ", " + std::to_string(conflicting_parts) + " with disagreeing headers"
                            : std::string()) +
         "); name them with --body-part-map");
-  if (!issues.empty() && options.on_bad == BadEntryPolicy::Fail) {
-    std::ostringstream msg;
-    msg << "the DICOM tree at " << ds.root.string() << " has " << issues.size() << " problem(s):";
-    const std::size_t shown = std::min<std::size_t>(issues.size(), 20);
-    for (std::size_t i = 0; i < shown; ++i) msg << "\n  " << issues[i].to_string();
-    if (issues.size() > shown) msg << "\n  ... and " << issues.size() - shown << " more";
-    msg << "\nfix them, or skip the bad entries with --skip-bad";
-    throw Error(msg.str());
-  }
-  for (const auto& is : issues) ++ds.report.skipped[issue_kind_name(is.kind)];
-  ds.report.issues = std::move(issues);
+  settle_issues(ds, std::move(issues), options.on_bad, "the DICOM tree at " + ds.root.string());
   if (ds.images.empty())
     throw Error("the DICOM tree at " + ds.root.string() + " has no labelled images");
   return ds;
