@@ -16,22 +16,6 @@ namespace mura::cli {
 
 namespace {
 
-double parse_predict_threshold(const std::string& text) {
-  if (text.empty()) return -1;
-  MURA_CHECK(to_lower(text) != "youden",
-             "--threshold youden needs labels (evaluate chooses it); give a number in (0, 1)");
-  double v = 0;
-  std::size_t used = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  MURA_CHECK(used == text.size() && v > 0 && v < 1,
-             "--threshold: expected a number in (0, 1), got '" + text + "'");
-  return v;
-}
-
 void write_csv(const std::string& path, const app::PredictResult& r) {
   std::ostringstream out;
   out << "path,body_part,study,probability,label,error\n";
@@ -90,6 +74,22 @@ void print_table(const app::PredictResult& r, std::size_t failed, const std::str
 }
 
 }  // namespace
+
+double parse_predict_threshold(const std::string& text) {
+  if (text.empty()) return -1;
+  MURA_CHECK(to_lower(text) != "youden",
+             "--threshold youden needs labels (evaluate chooses it); give a number in (0, 1)");
+  double v = 0;
+  std::size_t used = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  MURA_CHECK(used == text.size() && v > 0 && v < 1,
+             "--threshold: expected a number in (0, 1), got '" + text + "'");
+  return v;
+}
 
 void add_predict_common_flags(CLI::App& sub, PredictCli& c) {
   sub.option_defaults()->always_capture_default();

@@ -26,4 +26,8 @@ void add_predict_common_flags(CLI::App& sub, PredictCli& c);
 /// Collects the inputs, runs the composition, prints a table (or JSON) on stdout.
 int run_predict_cli(PredictCli& c);
 
+/// --threshold of the commands that score without labels (predict, explain, serve): "" ->
+/// -1 (the checkpoint's), else a number in (0, 1); mura::Error naming the flag otherwise.
+double parse_predict_threshold(const std::string& text);
+
 }  // namespace mura::cli

@@ -21,6 +21,7 @@
 #include "flags.h"
 #include "mura/util/error.h"
 #include "mura/util/strings.h"
+#include "predict_common.h"
 
 namespace mura::cli {
 
@@ -49,16 +50,7 @@ int run_serve(ServeCli& c) {
   if (!c.token_file.empty()) c.options.token = read_token_file(c.token_file);
   if (!c.options.token.empty() && c.options.token.size() < 16)
     throw Error("--token: at least 16 characters (better: --token-file, which ps cannot show)");
-  if (!c.threshold.empty()) {
-    try {
-      std::size_t used = 0;
-      c.options.threshold = std::stod(c.threshold, &used);
-      if (used != c.threshold.size() || !(c.options.threshold > 0 && c.options.threshold < 1))
-        throw Error("");
-    } catch (const std::exception&) {
-      throw Error("--threshold: expected a number in (0, 1), got '" + c.threshold + "'");
-    }
-  }
+  c.options.threshold = parse_predict_threshold(c.threshold);
   c.options.max_pixels = static_cast<std::uint64_t>(c.max_pixels_mp) * 1000 * 1000;
   // Signals go to one watcher thread (blocked everywhere else, before any thread starts).
   sigset_t signals;
@@ -68,10 +60,7 @@ int run_serve(ServeCli& c) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   app::Service service(c.options, sink);
   sink.info(service.describe());
-  std::cout << "listening on http://"
-            << (c.options.host.find(':') != std::string::npos ? "[" + c.options.host + "]"
-                                                              : c.options.host)
-            << ":" << service.port() << "/" << std::endl;
+  std::cout << "listening on " << service.url() << std::endl;
   std::atomic<bool> done{false};
   const int drain_s = c.options.drain_timeout_s;
   std::thread watcher([&] {

@@ -172,7 +172,7 @@ struct Service::Impl {
     std::vector<serve::JobResult> out;
     for (auto& f : futures) {
       // The worker answers every job it takes (expired ones without compute); the extra
-      // second covers a batch that started just before the deadline.
+      // minute covers a batch that started just before the deadline.
       if (f.wait_until(deadline + std::chrono::seconds(60)) != std::future_status::ready)
         throw Refusal{504, "no answer from the model in time (--timeout-ms)", {}};
       out.push_back(f.get());
@@ -234,7 +234,7 @@ struct Service::Impl {
     for (std::size_t i = 0; i < uploads.size(); ++i) {
       try {
         auto [gray, t] = prepare(*uploads[i], "image " + std::to_string(i + 1));
-        grays[i] = std::move(gray);
+        if (gradcam) grays[i] = std::move(gray);  // the panels are drawn on it
         input_of[i] = inputs.size();
         inputs.push_back(std::move(t));
       } catch (const Error& e) {
@@ -300,14 +300,24 @@ struct Service::Impl {
     return res;
   }
 
+  /// The {name} of a /v2/models/{name} route is this service's model.
+  bool is_our_model(const HttpRequest& req) const {
+    return !req.path_params.empty() && req.path_params[0] == options.model_name;
+  }
+  HttpResponse unknown_model() const {
+    return error_response(404,
+                          "no model by that name (this service has '" + options.model_name + "')");
+  }
+
   HttpResponse infer_route(const HttpRequest& req) {
-    if (req.path_params.empty() || req.path_params[0] != options.model_name)
-      throw Refusal{
-          404, "no model by that name (this service has '" + options.model_name + "')", {}};
+    if (!is_our_model(req)) return unknown_model();
     const auto deadline = req.arrived + std::chrono::milliseconds(options.timeout_ms);
     const auto r =
         serve::parse_infer_request(req.body, static_cast<std::size_t>(options.max_body_mb) << 19);
     const auto& in = r.inputs[0];
+    // Counted from the shape, before anything is decoded.
+    if (in.shape[0] == 0) throw Error("inputs[0].shape: at least one image");
+    if (in.shape[0] > 256) throw Error("inputs[0].shape: at most 256 images in one request");
     std::vector<torch::Tensor> inputs;
     if (in.name == "image") {
       for (std::size_t i = 0; i < in.bytes.size(); ++i)
@@ -321,8 +331,6 @@ struct Service::Impl {
                            .clone();
       for (int64_t b = 0; b < in.shape[0]; ++b) inputs.push_back(all[b]);
     }
-    if (inputs.empty()) throw Error("inputs[0].shape: at least one image");
-    if (inputs.size() > 256) throw Error("inputs[0].shape: at most 256 images in one request");
     const auto results = compute(inputs, false, deadline);
     std::vector<double> p;
     int batch = 0;
@@ -337,9 +345,7 @@ struct Service::Impl {
   }
 
   HttpResponse model_route(const HttpRequest& req, bool ready_only) {
-    if (req.path_params.empty() || req.path_params[0] != options.model_name)
-      return error_response(
-          404, "no model by that name (this service has '" + options.model_name + "')");
+    if (!is_our_model(req)) return unknown_model();
     if (ready_only)
       return ready ? HttpResponse{200, "{}", "application/json", {}, 0}
                    : error_response(503, "not ready");
@@ -480,14 +486,19 @@ int Service::port() const {
   return impl_->port;
 }
 
+std::string Service::url() const {
+  const std::string& host = impl_->options.host;
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(impl_->port) + "/";
+}
+
 std::string Service::describe() const {
   const auto& o = impl_->options;
-  const bool v6 = o.host.find(':') != std::string::npos;
   return "serving " + impl_->identity["architecture"].get<std::string>() + " (" +
          std::to_string(impl_->checkpoints.size()) + " checkpoint(s), " +
          std::to_string(impl_->size) + " px, threshold " + std::to_string(impl_->threshold) +
-         ") on http://" + (v6 ? "[" + o.host + "]" : o.host) + ":" + std::to_string(impl_->port) +
-         "/ (" + impl_->rt.describe() + "; max batch " + std::to_string(o.max_batch) + ", " +
+         ") on " + url() + " (" + impl_->rt.describe() + "; max batch " +
+         std::to_string(o.max_batch) + ", " +
          (o.token.empty() ? "no token" : "bearer token required") + ")";
 }
 

@@ -51,7 +51,9 @@ class Service {
   int port() const;
   void serve();
   void stop();
-  /// "http://127.0.0.1:8080/" and what runs behind it, for the start-up banner.
+  /// "http://127.0.0.1:8080/" (IPv6 hosts in brackets).
+  std::string url() const;
+  /// url() and what runs behind it, for the start-up banner.
   std::string describe() const;
 
  private:
