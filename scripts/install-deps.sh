@@ -13,6 +13,9 @@ PACKAGES=(
   libgdcm-dev
   # HTTP for `mura serve` (cpp-httplib 0.11.4, hardened in src/mura/serve/http.cpp)
   libcpp-httplib-dev
+  # data-parallel training on c10d: libtorch-dev carries ProcessGroupGloo, libgloo-dev its
+  # headers; the tests launch with torchrun (python3-torch), the failure tests use procps
+  libgloo-dev procps
   # test oracles and the benchmark peer (never runtime dependencies of mura)
   python3 python3-torch python3-torchvision python3-sklearn python3-numpy python3-pil
   # DICOM references: pydicom (and its real test files), DCMTK's dcm2pnm, GDCM's gdcmconv

@@ -24,7 +24,7 @@ std::shared_ptr<ClassifierImpl> model_with_statistics(const std::string& arch, s
   auto m = create_model(arch, 1);
   torch::NoGradGuard no_grad;
   for (auto& mod : m->modules(false))
-    if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(mod.get())) {
+    if (auto* bn = dynamic_cast<models::BatchNorm2dImpl*>(mod.get())) {
       bn->running_mean.normal_(0.0, 0.2);
       bn->running_var.uniform_(0.5, 2.0);
       bn->weight.uniform_(0.5, 1.5);
@@ -114,7 +114,7 @@ TEST(FoldedBatchNormModel, IsInferenceOnlyAndFoldingTwiceChangesNothing) {
 TEST(FoldConvBatchNorm, MatchesBatchNormOfConvolutionOnAConvWithBias) {
   torch::manual_seed(5);
   torch::nn::Conv2d conv(torch::nn::Conv2dOptions(4, 6, 3).padding(1).stride(2).bias(true));
-  torch::nn::BatchNorm2d bn(6);
+  models::BatchNorm2d bn(6);
   {
     torch::NoGradGuard g;
     bn->running_mean.normal_();
@@ -127,7 +127,7 @@ TEST(FoldConvBatchNorm, MatchesBatchNormOfConvolutionOnAConvWithBias) {
   const auto x = torch::randn({3, 4, 9, 9});
   torch::NoGradGuard g;
   EXPECT_LE((bn(conv(x)) - folded(x)).abs().max().item<double>(), 1e-5);
-  torch::nn::BatchNorm2d wrong(5);
+  models::BatchNorm2d wrong(5);
   EXPECT_THROW(fold_conv_batchnorm(*conv, *wrong), Error);
 }
 

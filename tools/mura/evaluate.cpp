@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "flags.h"
+#include "mura/app/distributed.h"
 #include "mura/app/evaluation.h"
 #include "mura/eval/summary.h"
 #include "report_flags.h"
@@ -35,6 +36,8 @@ void add_evaluate_command(CLI::App& app, Runner& run) {
   add_seed_flag(*sub, o->seed);
   add_batch_size_flag(*sub, o->batch_size);
   add_runtime_flags(*sub, o->runtime, {/*fold_batchnorm=*/true, /*deterministic=*/false});
+  auto dist_timeout = std::make_shared<int>(300);
+  add_dist_timeout_flag(*sub, *dist_timeout);
   sub->add_option("--report", *report_path,
                   "also write a self-contained HTML report here (what 'mura report' writes)")
       ->default_str("none");
@@ -42,8 +45,12 @@ void add_evaluate_command(CLI::App& app, Runner& run) {
   add_console_flags(*sub, *console);
   sub->callback([=, &run] {
     run = [=] {
-      ConsoleSink sink(*console);
+      ConsoleSink console_sink(*console);
+      const app::Launched launched = app::join_launched_group(*dist_timeout, o->runtime.device);
+      o->runtime.group = launched.group;
+      RankZeroSink sink(console_sink, launched.group->rank());
       const auto r = app::run_evaluation(*o, sink);
+      if (launched.group->rank() != 0) return 0;  // rank 0 wrote and reports
       std::cout << r.report;
       if (report_path->empty()) return 0;
       std::cout.flush();

@@ -156,6 +156,13 @@ void add_overwrite_flag(CLI::App& sub, bool& overwrite) {
                "replace what an earlier run left in the output place");
 }
 
+void add_dist_timeout_flag(CLI::App& sub, int& seconds) {
+  sub.add_option("--dist-timeout-s", seconds,
+                 "launched by torchrun/srun/mpirun: seconds to wait for the other processes in a "
+                 "collective before stopping with an error (0: c10d's default, 30 min)")
+      ->check(CLI::Range(0, 86400));
+}
+
 void add_batch_size_flag(CLI::App& sub, int& batch_size) {
   sub.add_option("--batch-size,--batch_size", batch_size, "images per batch")
       ->check(CLI::Range(1, 65536));

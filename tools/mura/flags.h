@@ -48,6 +48,9 @@ void add_checkpoint_out_flag(CLI::App& sub, std::string& path);
 void add_output_dir_flag(CLI::App& sub, std::string& dir, bool required = false);
 void add_out_file_flag(CLI::App& sub, std::string& file, bool required = false);
 void add_overwrite_flag(CLI::App& sub, bool& overwrite);
+/// --dist-timeout-s: how long a process of a launched group (torchrun, srun, mpirun) waits
+/// for the others in a collective before it stops with a message naming itself.
+void add_dist_timeout_flag(CLI::App& sub, int& seconds);
 /// --input/-i (required): what a convert-* command reads.
 CLI::Option* add_input_flag(CLI::App& sub, std::string& input);
 /// --valid-fraction: the share of patients a writer of data sets puts into valid/.

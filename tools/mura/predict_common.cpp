@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "flags.h"
+#include "mura/app/distributed.h"
 #include "mura/data/input_files.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
@@ -99,12 +100,19 @@ void add_predict_common_flags(CLI::App& sub, PredictCli& c) {
   add_batch_size_flag(sub, c.options.batch_size);
   add_dicom_window_flag(sub, c.options.dicom_window);
   add_runtime_flags(sub, c.options.runtime, {/*fold_batchnorm=*/true, /*deterministic=*/false});
+  add_dist_timeout_flag(sub, c.dist_timeout_s);
   add_cam_flags(sub, c.options.method, c.options.alpha);
   add_console_flags(sub, c.console);
 }
 
 int run_predict_cli(PredictCli& c) {
-  ConsoleSink sink(c.console);
+  ConsoleSink console_sink(c.console);
+  // Launched with several processes (torchrun, srun, mpirun): each scores a share of the
+  // images; rank 0 writes the CSV and prints.
+  const app::Launched launched =
+      app::join_launched_group(c.dist_timeout_s, c.options.runtime.device);
+  c.options.runtime.group = launched.group;
+  RankZeroSink sink(console_sink, launched.group->rank());
   if (!c.predict_image.empty()) c.paths.push_back(c.predict_image);
   MURA_CHECK(!c.paths.empty(), "give at least one image, study folder or folder tree");
   c.options.threshold = parse_predict_threshold(c.threshold);
@@ -114,6 +122,7 @@ int run_predict_cli(PredictCli& c) {
   MURA_CHECK(!inputs.empty(), "no images to predict");
   const auto r = c.explain ? app::run_explanation(inputs, c.options, sink)
                            : app::run_prediction(inputs, c.options, sink);
+  if (launched.group->rank() != 0) return 0;
   std::size_t failed = 0;
   for (const auto& im : r.images) failed += im.error.empty() ? 0 : 1;  // each one warned about
   if (!c.csv.empty()) write_csv(c.csv, r);

@@ -16,7 +16,8 @@ struct PredictCli {
   std::string threshold;  ///< "" = the checkpoint's
   std::string csv;
   bool json = false;
-  bool explain = false;  ///< explain: Grad-CAM pictures into options.gradcam_dir
+  bool explain = false;      ///< explain: Grad-CAM pictures into options.gradcam_dir
+  int dist_timeout_s = 300;  ///< --dist-timeout-s (launched with several processes)
   ConsoleOptions console;
 };
 

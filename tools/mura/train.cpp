@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "flags.h"
+#include "mura/app/distributed.h"
 #include "mura/app/training.h"
 
 namespace mura::cli {
@@ -62,6 +63,11 @@ void add_train_command(CLI::App& app, Runner& run) {
       ->default_str("none: random initialisation");
   sub->add_flag("--freeze", o->freeze,
                 "train only the head (backbone and its BatchNorm statistics frozen)");
+  sub->add_flag("--sync-bn", o->sync_bn,
+                "launched with several processes: BatchNorm statistics over the global batch "
+                "(else each process normalises its share, as DDP does)");
+  auto dist_timeout = std::make_shared<int>(300);
+  add_dist_timeout_flag(*sub, *dist_timeout);
   sub->add_option(
          "--load-checkpoint,--load_checkpoint,--resume", o->load_checkpoint,
          "resume training from this mura checkpoint (model, optimizer, scheduler, epoch, RNG)")
@@ -131,12 +137,17 @@ void add_train_command(CLI::App& app, Runner& run) {
     run = [=] {
       o->hflip = !*no_hflip;
       o->lr_given = lr->count() > 0;
-      ConsoleSink sink(*console);
+      ConsoleSink console_sink(*console);
+      const app::Launched launched = app::join_launched_group(*dist_timeout, o->runtime.device);
+      o->runtime.group = launched.group;
+      o->resume_last = launched.launch.restart_count > 0;
+      RankZeroSink sink(console_sink, launched.group->rank());
       train::stop_requested() = false;
       std::signal(SIGINT, on_sigint);
       const auto r = app::run_training(*o, sink);
       std::signal(SIGINT, SIG_DFL);
       if (r.interrupted) return 130;
+      if (launched.group->rank() != 0) return 0;
       std::cout << "best " << o->monitor << " " << r.best_metric << "; best checkpoint "
                 << r.best_checkpoint << "; last " << r.last_checkpoint << "\n";
       return 0;

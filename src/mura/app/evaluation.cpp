@@ -1,5 +1,7 @@
 #include "mura/app/evaluation.h"
 
+#include <torch/torch.h>
+
 #include <array>
 #include <filesystem>
 #include <map>
@@ -62,6 +64,19 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
     idx = held_out_images(ds, ckpts[0], o.checkpoints[0]);
   }
   const auto samples = data::make_samples(ds, idx);
+  // Launched with several processes: each scores a contiguous block of whole batches (the
+  // batches one process would form, so every image is computed in the same company) and the
+  // probabilities are gathered in order; rank 0 writes.
+  Collective& group = *rt.group;
+  const std::size_t batches = (samples.size() + static_cast<std::size_t>(o.batch_size) - 1) /
+                              static_cast<std::size_t>(o.batch_size);
+  const auto [first_batch, end_batch] = share_of(batches, group.rank(), group.size());
+  const std::size_t from =
+      std::min(samples.size(), first_batch * static_cast<std::size_t>(o.batch_size));
+  const std::size_t to =
+      std::min(samples.size(), end_batch * static_cast<std::size_t>(o.batch_size));
+  const std::vector<data::Sample> mine(samples.begin() + static_cast<std::ptrdiff_t>(from),
+                                       samples.begin() + static_cast<std::ptrdiff_t>(to));
 
   // One loader per input geometry; an ensemble may mix input sizes.
   std::map<std::tuple<int, std::array<float, 3>, std::array<float, 3>>,
@@ -87,9 +102,17 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
     // On a CPU: decode everything first with every core, then run the models with every
     // core (decoders and LibTorch's threads would otherwise compete for the cores).
     if (!rt.device.is_cuda()) lo.cache = data::CacheMode::Memory;
-    data::Loader loader(samples, lo);
+    data::Loader loader(mine, lo);
     loader.fill_cache();
-    const auto p = models::predict_probabilities(models, loader, io);
+    std::vector<double> p = models::predict_probabilities(models, loader, io);
+    if (group.size() > 1) {
+      const auto parts =
+          group.all_gather_ragged(torch::tensor(p, torch::kFloat64), "gathering the probabilities");
+      const auto all = torch::cat(parts).contiguous();
+      p.assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+    }
+    MURA_ASSERT(p.size() == samples.size(), "scored " + std::to_string(p.size()) + " of " +
+                                                std::to_string(samples.size()) + " images");
     for (std::size_t i = 0; i < p.size(); ++i)
       probs[i] += p[i] * static_cast<double>(models.size()) / static_cast<double>(ckpts.size());
   }
@@ -108,6 +131,8 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   run.precision = precision_name(rt.precision.precision);
   run.channels_last = rt.channels_last;
   run.fold_batchnorm = rt.fold_batchnorm;
+  EvaluateResult r;
+  if (group.rank() != 0) return r;  // one writer
   const eval::Summary s = eval::summarize(images, run, {rule, o.bootstrap, o.seed});
 
   const fs::path out =
@@ -116,7 +141,6 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   write_file_atomic(out / "predictions_images.csv", s.images_csv);
   write_file_atomic(out / "predictions_studies.csv", s.studies_csv);
 
-  EvaluateResult r;
   r.report = s.report + "wrote " + (out / "metrics.json").string() +
              ", predictions_images.csv, predictions_studies.csv\n";
   r.metrics_json = s.metrics_json;

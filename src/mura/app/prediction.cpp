@@ -29,6 +29,64 @@ std::string stem_for(const fs::path& file, std::map<std::string, int>& used) {
   return n == 0 ? stem : stem + "-" + std::to_string(n);
 }
 
+/// Bytes of `texts` joined by '\0' (none of them holds one), and back.
+torch::Tensor pack_texts(const std::vector<std::string>& texts) {
+  std::string all;
+  for (const auto& t : texts) all += t + '\0';
+  auto out = torch::empty({static_cast<std::int64_t>(all.size())}, torch::kUInt8);
+  std::copy(all.begin(), all.end(), out.data_ptr<std::uint8_t>());
+  return out;
+}
+std::vector<std::string> unpack_texts(const torch::Tensor& bytes) {
+  std::vector<std::string> texts;
+  std::string cur;
+  const auto* p = bytes.data_ptr<std::uint8_t>();
+  for (std::int64_t i = 0; i < bytes.numel(); ++i) {
+    if (p[i] == 0) {
+      texts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += static_cast<char>(p[i]);
+    }
+  }
+  return texts;
+}
+
+/// Every rank scored inputs [from, to); afterwards every rank holds every image's result
+/// (probability, label, error) and rank 0 the list of every picture written.
+void gather_results(Collective& group, const std::vector<data::InputImage>& inputs,
+                    std::size_t from, std::size_t to, PredictResult& result) {
+  std::vector<double> probs;
+  std::vector<std::string> errors;
+  for (std::size_t i = from; i < to; ++i) {
+    probs.push_back(result.images[i].probability);
+    errors.push_back(result.images[i].error);
+  }
+  const auto p = torch::cat(group.all_gather_ragged(torch::tensor(probs, torch::kFloat64),
+                                                    "gathering the probabilities"));
+  std::vector<std::string> all_errors;
+  for (const auto& part : group.all_gather_ragged(pack_texts(errors), "gathering the errors"))
+    for (auto& e : unpack_texts(part)) all_errors.push_back(std::move(e));
+  std::vector<std::string> written;
+  for (const auto& part :
+       group.all_gather_ragged(pack_texts(result.written), "gathering the pictures written"))
+    for (auto& w : unpack_texts(part)) written.push_back(std::move(w));
+  MURA_ASSERT(
+      p.numel() == static_cast<std::int64_t>(inputs.size()) && all_errors.size() == inputs.size(),
+      "gathered " + std::to_string(p.numel()) + " of " + std::to_string(inputs.size()) +
+          " results");
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    ImageResult& r = result.images[i];
+    r.path = inputs[i].file.string();
+    r.study = inputs[i].study;
+    r.body_part = inputs[i].body_part;
+    r.error = all_errors[i];
+    r.probability = p[static_cast<std::int64_t>(i)].item<double>();
+    r.label = r.error.empty() && r.probability >= result.threshold ? 1 : 0;
+  }
+  result.written = std::move(written);
+}
+
 PredictResult predict_composed(const std::vector<data::InputImage>& inputs, const PredictOptions& o,
                                Sink& sink) {
   const Runtime rt = resolve_runtime(o.runtime);
@@ -69,8 +127,15 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
       device.is_cuda() ? std::max<std::size_t>(1, samples.size())
                        : static_cast<std::size_t>(64) * static_cast<std::size_t>(o.batch_size);
   if (!device.is_cuda()) lo.cache = data::CacheMode::Memory;
-  for (std::size_t begin = 0; begin < samples.size(); begin += chunk) {
-    const std::size_t end = std::min(samples.size(), begin + chunk);
+  // Launched with several processes: each takes a contiguous block of whole batches.
+  Collective& group = *rt.group;
+  const auto bs = static_cast<std::size_t>(o.batch_size);
+  const auto [first_batch, end_batch] =
+      share_of((samples.size() + bs - 1) / bs, group.rank(), group.size());
+  const std::size_t mine_from = std::min(samples.size(), first_batch * bs);
+  const std::size_t mine_to = std::min(samples.size(), end_batch * bs);
+  for (std::size_t begin = mine_from; begin < mine_to; begin += chunk) {
+    const std::size_t end = std::min(mine_to, begin + chunk);
     data::Loader loader(
         std::vector<data::Sample>(samples.begin() + static_cast<std::ptrdiff_t>(begin),
                                   samples.begin() + static_cast<std::ptrdiff_t>(end)),
@@ -121,6 +186,7 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
     }
   }
 
+  if (group.size() > 1) gather_results(group, inputs, mine_from, mine_to, result);
   std::map<std::string, std::size_t> index;
   for (const auto& r : result.images) {
     if (!r.error.empty()) continue;

@@ -67,6 +67,12 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
   o.optimizer = train::optimizer_names().canonical(o.optimizer);
   o.val_source = train::val_source_names().canonical(o.val_source);
   const Runtime rt = resolve_runtime(o.runtime);
+  const bool writer = rt.group->rank() == 0;  // one writer: rank 0 (checkpoints are too)
+  if (o.resume_last && o.load_checkpoint.empty() &&
+      fs::exists(fs::path(o.output_dir) / "last.ckpt")) {
+    o.load_checkpoint = (fs::path(o.output_dir) / "last.ckpt").string();
+    sink.info("restarted: resuming from " + o.load_checkpoint);
+  }
 
   train::ModelSetup setup = train::build_model(o, rt, sink);
   sink.info(setup.spec.arch + " on " + rt.describe());
@@ -74,7 +80,7 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
   train::Session session = train::make_session(o, setup, loaders, rt);
 
   const fs::path out_dir(o.output_dir);
-  fs::create_directories(out_dir);
+  if (writer) fs::create_directories(out_dir);
   const fs::path best_path = o.checkpoint.empty() ? out_dir / "best.ckpt" : fs::path(o.checkpoint);
   const fs::path last_path = out_dir / "last.ckpt";
   if (o.load_checkpoint.empty() && !o.overwrite) {
@@ -122,6 +128,8 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
     }
     const double train_secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.train_seconds += train_secs;
+    result.images_trained += trained.seen;
 
     train::EpochRecord r;
     score_validation(train::validate(setup, loaders, session, rt), loaders.val_samples, r);
@@ -146,7 +154,7 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
       train::save_training_checkpoint(best_path.string(), o, setup, session, rt, epoch + 1, 0);
     train::save_training_checkpoint(last_path.string(), o, setup, session, rt, epoch + 1, 0);
     rows.push_back(train::epoch_row(r));
-    train::write_metrics_log(out_dir, rows);
+    if (writer) train::write_metrics_log(out_dir, rows);
     result.history.push_back(r);
     sink.epoch(epoch_event(r, o.epochs));
     if (trained.hit_max_steps) break;
@@ -167,6 +175,19 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
   }
   result.best_metric = session.best;
   result.steps = session.step;
+  if (session.reducer) {
+    result.allreduce_wait_seconds = session.reducer->wait_seconds();
+    char line[240];
+    std::snprintf(
+        line, sizeof line,
+        "data parallel over %d processes: %.2f s of %.2f s training waited for gradient "
+        "all-reduces (%.1f%%; %.1f MB all-reduced per step in %zu bucket(s))",
+        rt.group->size(), result.allreduce_wait_seconds, result.train_seconds,
+        result.train_seconds > 0 ? 100 * result.allreduce_wait_seconds / result.train_seconds : 0.0,
+        static_cast<double>(session.reducer->bytes_per_step()) / 1e6,
+        session.reducer->num_buckets());
+    sink.info(line);
+  }
   return result;
 }
 

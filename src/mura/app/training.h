@@ -15,7 +15,10 @@ struct TrainResult {
   std::string best_checkpoint, last_checkpoint;
   bool interrupted = false;  ///< stopped by a request (Ctrl-C); last.ckpt is resumable
   std::int64_t steps = 0;
-  std::string runtime;  ///< Runtime::describe() of what ran
+  std::string runtime;                ///< Runtime::describe() of what ran
+  double train_seconds = 0;           ///< time in training passes (validation excluded)
+  std::size_t images_trained = 0;     ///< over every process
+  double allreduce_wait_seconds = 0;  ///< data parallel: waiting for gradient all-reduces
 };
 
 /// Trains as train/trainer.h describes, reporting the device banner (info), progress, one

@@ -64,6 +64,10 @@ Loader::Loader(std::vector<Sample> samples, LoaderOptions options)
     throw Error("workers must be 0 or more, got " + std::to_string(options_.workers));
   if (options_.prefetch < 1)
     throw Error("prefetch must be at least 1, got " + std::to_string(options_.prefetch));
+  if (options_.shard_count < 1 || options_.shard_rank < 0 ||
+      options_.shard_rank >= options_.shard_count)
+    throw Error("shard " + std::to_string(options_.shard_rank) + " of " +
+                std::to_string(options_.shard_count) + " does not exist");
   if (options_.transform.size < 8 || options_.transform.size > 4096)
     throw Error("image size must be in [8, 4096], got " + std::to_string(options_.transform.size));
   if (options_.cache != CacheMode::None) {
@@ -111,11 +115,16 @@ void Loader::start_epoch(std::uint64_t epoch, std::size_t skip_batches) {
   work_cv_.notify_all();
 }
 
-std::vector<std::size_t> Loader::batch_members(std::size_t k) const {
+std::size_t Loader::global_batch_size(std::size_t k) const {
   const std::size_t b = static_cast<std::size_t>(options_.batch_size);
-  const std::size_t begin = k * b, end = std::min(order_.size(), begin + b);
-  return {order_.begin() + static_cast<std::ptrdiff_t>(begin),
-          order_.begin() + static_cast<std::ptrdiff_t>(end)};
+  return std::min(order_.size(), (k + 1) * b) - std::min(order_.size(), k * b);
+}
+
+std::vector<std::size_t> Loader::batch_members(std::size_t k) const {
+  const std::size_t begin = k * static_cast<std::size_t>(options_.batch_size);
+  const auto [from, to] = share_of(global_batch_size(k), options_.shard_rank, options_.shard_count);
+  return {order_.begin() + static_cast<std::ptrdiff_t>(begin + from),
+          order_.begin() + static_cast<std::ptrdiff_t>(begin + to)};
 }
 
 std::optional<Batch> Loader::next() {
@@ -130,10 +139,14 @@ std::optional<Batch> Loader::next() {
   if (threads_.empty()) {
     const std::uint64_t epoch = epoch_;
     auto members = batch_members(k);
+    const std::size_t global = global_batch_size(k);
     ++next_deliver_;
     lock.unlock();
-    return build(epoch, members);
+    Batch b = build(epoch, members);
+    b.global_size = global;
+    return b;
   }
+  const std::size_t global = global_batch_size(k);
   ready_cv_.wait(lock, [&] { return ready_.count(k) > 0; });
   Slot slot = std::move(ready_[k]);
   ready_.erase(k);
@@ -141,6 +154,7 @@ std::optional<Batch> Loader::next() {
   lock.unlock();
   work_cv_.notify_all();
   if (slot.error) std::rethrow_exception(slot.error);
+  slot.batch->global_size = global;
   return std::move(slot.batch);
 }
 

@@ -30,6 +30,7 @@
 #include "mura/data/dataset.h"
 #include "mura/data/image.h"
 #include "mura/data/transforms.h"
+#include "mura/util/collective.h"
 #include "mura/util/names.h"
 
 namespace mura::data {
@@ -70,6 +71,12 @@ struct LoaderOptions {
   bool channels_last = false;
   /// Page-locked host batches for asynchronous copies to a CUDA device (needs CUDA).
   bool pin_memory = false;
+  /// Data parallel: every batch k of the epoch is the same global batch of batch_size on
+  /// every process (same order, same seeds), and this loader yields the share of it that
+  /// shard_rank of shard_count takes (share_of: contiguous, sizes differing by one, 16 over
+  /// 3 -> 5, 5, 6). A share can be empty when a batch has fewer images than shards.
+  int shard_rank = 0;
+  int shard_count = 1;
 };
 
 struct Batch {
@@ -80,6 +87,8 @@ struct Batch {
   /// With LoaderOptions::skip_unreadable: per image, empty or the error that made it unusable.
   std::vector<std::string> errors;
   std::size_t size() const { return indices.size(); }
+  /// Images in the whole (global) batch this one is a share of; == size() unsharded.
+  std::size_t global_size = 0;
 };
 
 class Loader {
@@ -128,7 +137,8 @@ class Loader {
   void worker_loop();
   void load_disk_cache();
   void save_disk_cache();
-  std::vector<std::size_t> batch_members(std::size_t k) const;
+  std::vector<std::size_t> batch_members(std::size_t k) const;  ///< this shard's share
+  std::size_t global_batch_size(std::size_t k) const;
 
   std::vector<Sample> samples_;
   LoaderOptions options_;

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "mura/models/batchnorm.h"
 #include "mura/util/error.h"
 
 namespace mura::models {
@@ -31,13 +32,18 @@ void ClassifierImpl::set_frozen(bool frozen) {
   train(is_training());
 }
 
+void ClassifierImpl::set_batchnorm_group(const std::shared_ptr<Collective>& group) {
+  for (auto& m : modules(/*include_self=*/false))
+    if (auto* bn = dynamic_cast<BatchNorm2dImpl*>(m.get())) bn->set_group(group);
+}
+
 void ClassifierImpl::train(bool on) {
   if (on && inference_only_)
     throw Error(arch_ + ": this model's BatchNorm is folded for inference; it cannot be trained");
   torch::nn::Module::train(on);
   if (on && frozen_)
     for (auto& m : modules(/*include_self=*/false))
-      if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get())) m->eval();
+      if (dynamic_cast<BatchNorm2dImpl*>(m.get())) m->eval();
 }
 
 void ClassifierImpl::fold_batchnorm() {

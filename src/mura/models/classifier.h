@@ -5,7 +5,10 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 
+#include <memory>
 #include <string>
+
+#include "mura/util/collective.h"
 
 namespace mura::models {
 
@@ -50,6 +53,9 @@ class ClassifierImpl : public torch::nn::Module {
   /// silently change the "frozen" features.) Unfreezing restores both.
   void set_frozen(bool frozen);
   bool frozen() const { return frozen_; }
+  /// Synchronised BatchNorm (models/batchnorm.h): in training mode every BatchNorm's
+  /// statistics cover the global batch of `group` (nullptr: each process its own share).
+  void set_batchnorm_group(const std::shared_ptr<Collective>& group);
   /// Throws mura::Error for train(true) on an inference-only (folded) model.
   void train(bool on = true) override;
 

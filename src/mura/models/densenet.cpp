@@ -10,11 +10,11 @@ namespace nn = torch::nn;
 DenseLayerImpl::DenseLayerImpl(int64_t num_input_features, int64_t growth_rate, int64_t bn_size,
                                double drop_rate)
     : drop_rate_(drop_rate) {
-  norm1_ = register_module("norm1", nn::BatchNorm2d(num_input_features));
+  norm1_ = register_module("norm1", BatchNorm2d(num_input_features));
   conv1_ = register_module(
       "conv1",
       nn::Conv2d(nn::Conv2dOptions(num_input_features, bn_size * growth_rate, 1).bias(false)));
-  norm2_ = register_module("norm2", nn::BatchNorm2d(bn_size * growth_rate));
+  norm2_ = register_module("norm2", BatchNorm2d(bn_size * growth_rate));
   conv2_ = register_module(
       "conv2",
       nn::Conv2d(nn::Conv2dOptions(bn_size * growth_rate, growth_rate, 3).padding(1).bias(false)));
@@ -53,7 +53,7 @@ void DenseBlockImpl::fold_batchnorm() {
 }
 
 TransitionImpl::TransitionImpl(int64_t num_input_features, int64_t num_output_features) {
-  norm_ = register_module("norm", nn::BatchNorm2d(num_input_features));
+  norm_ = register_module("norm", BatchNorm2d(num_input_features));
   conv_ = register_module(
       "conv",
       nn::Conv2d(nn::Conv2dOptions(num_input_features, num_output_features, 1).bias(false)));
@@ -72,7 +72,7 @@ DenseNetImpl::DenseNetImpl(std::string arch, int64_t growth_rate, std::vector<in
   features_->push_back(
       "conv0",
       nn::Conv2d(nn::Conv2dOptions(3, num_init_features, 7).stride(2).padding(3).bias(false)));
-  features_->push_back("norm0", nn::BatchNorm2d(num_init_features));
+  features_->push_back("norm0", BatchNorm2d(num_init_features));
   features_->push_back("relu0", nn::ReLU(nn::ReLUOptions(true)));
   features_->push_back("pool0", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
   int64_t num_features = num_init_features;
@@ -87,7 +87,7 @@ DenseNetImpl::DenseNetImpl(std::string arch, int64_t growth_rate, std::vector<in
       num_features /= 2;
     }
   }
-  features_->push_back("norm5", nn::BatchNorm2d(num_features));
+  features_->push_back("norm5", BatchNorm2d(num_features));
   features_ = register_module("features", features_);
   register_head(num_features, num_outputs);
 
@@ -97,7 +97,7 @@ DenseNetImpl::DenseNetImpl(std::string arch, int64_t growth_rate, std::vector<in
   for (auto& mod : modules(false)) {
     if (auto* c = dynamic_cast<nn::Conv2dImpl*>(mod.get())) {
       nn::init::kaiming_normal_(c->weight);
-    } else if (auto* b = dynamic_cast<nn::BatchNorm2dImpl*>(mod.get())) {
+    } else if (auto* b = dynamic_cast<BatchNorm2dImpl*>(mod.get())) {
       nn::init::ones_(b->weight);
       nn::init::zeros_(b->bias);
     } else if (auto* l = dynamic_cast<nn::LinearImpl*>(mod.get())) {
@@ -117,7 +117,7 @@ void DenseNetImpl::fold_batchnorm_impl() {
       folded->push_back(
           "conv0",
           fold_conv_batchnorm(*std::dynamic_pointer_cast<nn::Conv2dImpl>(features_->ptr(0)),
-                              *std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(features_->ptr(1))));
+                              *std::dynamic_pointer_cast<BatchNorm2dImpl>(features_->ptr(1))));
       continue;
     }
     if (auto* block = dynamic_cast<DenseBlockImpl*>(any.ptr().get())) block->fold_batchnorm();

@@ -4,12 +4,12 @@
 /// `features.transition1.conv`, `features.norm5`, `classifier`). torchvision's oldest
 /// published weights use legacy key names (`norm.1` for `norm1`); weights/torchvision.h maps
 /// them. The memory-efficient (checkpointed) variant is not needed for these outputs.
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 
 #include <vector>
 
+#include "mura/models/batchnorm.h"
 #include "mura/models/classifier.h"
 
 namespace mura::models {
@@ -25,7 +25,7 @@ class DenseLayerImpl : public torch::nn::Module {
   void fold_batchnorm();
 
  private:
-  torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr};
+  BatchNorm2d norm1_{nullptr}, norm2_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   double drop_rate_;
   bool folded_ = false;
@@ -55,7 +55,7 @@ class TransitionImpl : public torch::nn::Module {
   void pool_first() { pool_first_ = true; }
 
  private:
-  torch::nn::BatchNorm2d norm_{nullptr};
+  BatchNorm2d norm_{nullptr};
   torch::nn::Conv2d conv_{nullptr};
   bool pool_first_ = false;
 };

@@ -8,7 +8,7 @@
 namespace mura::models {
 namespace nn = torch::nn;
 
-nn::Conv2d fold_conv_batchnorm(const nn::Conv2dImpl& conv, const nn::BatchNorm2dImpl& bn) {
+nn::Conv2d fold_conv_batchnorm(const nn::Conv2dImpl& conv, const BatchNorm2dImpl& bn) {
   torch::NoGradGuard no_grad;
   const auto out_channels = conv.options.out_channels();
   if (bn.options.num_features() != out_channels)

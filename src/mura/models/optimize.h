@@ -3,8 +3,9 @@
 /// of one convolution, channels-last memory format, and the inference preparation
 /// `mura evaluate`/`predict` apply.
 #include <torch/nn/module.h>
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
+
+#include "mura/models/batchnorm.h"
 
 namespace mura::models {
 
@@ -13,8 +14,7 @@ class ClassifierImpl;
 /// A new convolution (with bias, same options, device and dtype) computing
 /// bn(conv(x)) for `bn` in eval mode: W' = W * s, b' = beta + (b - mean) * s with
 /// s = gamma / sqrt(running_var + eps), computed in double.
-torch::nn::Conv2d fold_conv_batchnorm(const torch::nn::Conv2dImpl& conv,
-                                      const torch::nn::BatchNorm2dImpl& bn);
+torch::nn::Conv2d fold_conv_batchnorm(const torch::nn::Conv2dImpl& conv, const BatchNorm2dImpl& bn);
 
 /// Converts every 4-D parameter (and its gradient) and buffer of `module` to the
 /// channels-last memory format in place; values are unchanged. The optimizer state created

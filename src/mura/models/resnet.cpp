@@ -20,7 +20,7 @@ void init_weights(nn::Module& m) {
   for (auto& mod : m.modules(false)) {
     if (auto* c = dynamic_cast<nn::Conv2dImpl*>(mod.get())) {
       nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-    } else if (auto* b = dynamic_cast<nn::BatchNorm2dImpl*>(mod.get())) {
+    } else if (auto* b = dynamic_cast<BatchNorm2dImpl*>(mod.get())) {
       nn::init::ones_(b->weight);
       nn::init::zeros_(b->bias);
     }
@@ -31,7 +31,7 @@ void init_weights(nn::Module& m) {
 nn::Sequential fold_downsample(const nn::Sequential& ds) {
   return nn::Sequential(
       fold_conv_batchnorm(*std::dynamic_pointer_cast<nn::Conv2dImpl>(ds->ptr(0)),
-                          *std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(ds->ptr(1))));
+                          *std::dynamic_pointer_cast<BatchNorm2dImpl>(ds->ptr(1))));
 }
 
 }  // namespace
@@ -39,9 +39,9 @@ nn::Sequential fold_downsample(const nn::Sequential& ds) {
 BasicBlockImpl::BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride,
                                nn::Sequential downsample) {
   conv1_ = register_module("conv1", conv(inplanes, planes, 3, stride, 1));
-  bn1_ = register_module("bn1", nn::BatchNorm2d(planes));
+  bn1_ = register_module("bn1", BatchNorm2d(planes));
   conv2_ = register_module("conv2", conv(planes, planes, 3, 1, 1));
-  bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
+  bn2_ = register_module("bn2", BatchNorm2d(planes));
   if (downsample) downsample_ = register_module("downsample", downsample);
 }
 
@@ -67,11 +67,11 @@ void BasicBlockImpl::fold_batchnorm() {
 BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
                                nn::Sequential downsample) {
   conv1_ = register_module("conv1", conv(inplanes, planes, 1, 1, 0));
-  bn1_ = register_module("bn1", nn::BatchNorm2d(planes));
+  bn1_ = register_module("bn1", BatchNorm2d(planes));
   conv2_ = register_module("conv2", conv(planes, planes, 3, stride, 1));
-  bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
+  bn2_ = register_module("bn2", BatchNorm2d(planes));
   conv3_ = register_module("conv3", conv(planes, planes * kExpansion, 1, 1, 0));
-  bn3_ = register_module("bn3", nn::BatchNorm2d(planes * kExpansion));
+  bn3_ = register_module("bn3", BatchNorm2d(planes * kExpansion));
   if (downsample) downsample_ = register_module("downsample", downsample);
 }
 
@@ -100,7 +100,7 @@ ResNetImpl::ResNetImpl(std::string arch, bool bottleneck, std::vector<int64_t> l
                        int64_t num_outputs)
     : ClassifierImpl(std::move(arch)) {
   conv1_ = register_module("conv1", conv(3, 64, 7, 2, 3));
-  bn1_ = register_module("bn1", nn::BatchNorm2d(64));
+  bn1_ = register_module("bn1", BatchNorm2d(64));
   layer1_ = register_module("layer1", make_layer(bottleneck, 64, layers.at(0), 1));
   layer2_ = register_module("layer2", make_layer(bottleneck, 128, layers.at(1), 2));
   layer3_ = register_module("layer3", make_layer(bottleneck, 256, layers.at(2), 2));
@@ -116,7 +116,7 @@ nn::Sequential ResNetImpl::make_layer(bool bottleneck, int64_t planes, int64_t b
   nn::Sequential downsample{nullptr};
   if (stride != 1 || inplanes_ != planes * expansion)
     downsample = nn::Sequential(conv(inplanes_, planes * expansion, 1, stride, 0),
-                                nn::BatchNorm2d(planes * expansion));
+                                BatchNorm2d(planes * expansion));
   nn::Sequential layer;
   for (int64_t i = 0; i < blocks; ++i) {
     const int64_t s = i == 0 ? stride : 1;

@@ -3,12 +3,12 @@
 /// parameter and buffer registered under torchvision's name and shape
 /// (`conv1.weight`, `layer3.4.bn2.running_var`, `layer1.0.downsample.0.weight`, `fc.bias`),
 /// so torchvision state dicts load unchanged and outputs agree (tests/models/parity_test.cpp).
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 
 #include <vector>
 
+#include "mura/models/batchnorm.h"
 #include "mura/models/classifier.h"
 
 namespace mura::models {
@@ -25,7 +25,7 @@ class BasicBlockImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Sequential downsample_{nullptr};
   bool folded_ = false;
 };
@@ -42,7 +42,7 @@ class BottleneckImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   torch::nn::Sequential downsample_{nullptr};
   bool folded_ = false;
 };
@@ -66,7 +66,7 @@ class ResNetImpl : public ClassifierImpl {
   torch::nn::Sequential make_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stride);
   int64_t inplanes_ = 64;
   torch::nn::Conv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  BatchNorm2d bn1_{nullptr};
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr}, layer4_{nullptr};
 };
 TORCH_MODULE(ResNet);

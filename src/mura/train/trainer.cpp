@@ -50,7 +50,7 @@ const NameTable<std::string>& val_source_names() {
 // clang-format off
 #define MURA_OPTION_FIELDS(X)                                                                   \
   X(data_dir) X(tasks) X(skip_bad) X(val_split) X(val_source) X(image_size) X(cache)           \
-  X(hflip) X(rotate) X(brightness) X(contrast) X(model) X(pretrained) X(freeze)                \
+  X(hflip) X(rotate) X(brightness) X(contrast) X(model) X(pretrained) X(freeze) X(sync_bn)      \
   X(load_checkpoint) X(epochs) X(batch_size) X(lr) X(optimizer) X(weight_decay) X(loss)        \
   X(scheduler) X(monitor) X(factor) X(patience) X(early_stop) X(max_steps) X(output_dir)       \
   X(checkpoint) X(seed) X(dicom_window)
@@ -196,6 +196,9 @@ ModelSetup build_model(TrainOptions& o, const Runtime& rt, Sink& sink) {
   s.model->to(rt.device);
   s.model->set_frozen(o.freeze);
   if (rt.channels_last) models::to_channels_last(*s.model);
+  // Data parallel: every rank starts from rank 0's weights (and buffers).
+  broadcast_model(*s.model, *rt.group);
+  if (o.sync_bn) s.model->set_batchnorm_group(rt.group);
   return s;
 }
 
@@ -229,6 +232,8 @@ Loaders make_loaders(const TrainOptions& o, const weights::ModelSpec& spec, cons
   lo.pin_memory = rt.device.is_cuda();
   lo.seed = o.seed;
   lo.shuffle = true;
+  lo.shard_rank = rt.group->rank();
+  lo.shard_count = rt.group->size();
   lo.cache = data::parse_cache_mode(o.cache);
   lo.cache_dir = fs::path(o.output_dir) / "cache";
   lo.transform.size = o.image_size;
@@ -238,12 +243,15 @@ Loaders make_loaders(const TrainOptions& o, const weights::ModelSpec& spec, cons
   lo.transform.contrast = o.contrast;
   lo.transform.mean = spec.mean;
   lo.transform.std = spec.std;
-  // A last batch of one image breaks BatchNorm in train mode: drop it.
-  lo.drop_last = l.train_samples.size() % static_cast<std::size_t>(o.batch_size) == 1;
+  // A last batch of one image breaks BatchNorm in train mode, and one smaller than the
+  // number of processes would leave a process without images: drop it.
+  const std::size_t rest = l.train_samples.size() % static_cast<std::size_t>(o.batch_size);
+  lo.drop_last =
+      rest > 0 && rest < std::max<std::size_t>(2, static_cast<std::size_t>(lo.shard_count));
   l.train = std::make_unique<data::Loader>(l.train_samples, lo);
   data::LoaderOptions vo = lo;
   vo.shuffle = false;
-  vo.drop_last = false;
+  vo.drop_last = false;  // every validation image, each scored by one rank
   vo.transform = data::TransformOptions::evaluation(o.image_size);
   vo.transform.mean = spec.mean;
   vo.transform.std = spec.std;
@@ -272,6 +280,7 @@ Session make_session(const TrainOptions& o, const ModelSetup& setup, const Loade
   GradScalerOptions gso;
   gso.enabled = rt.precision.precision == Precision::FP16;
   s.scaler = std::make_unique<GradScaler>(gso);
+  if (rt.group->size() > 1) s.reducer = std::make_unique<GradientReducer>(*setup.model, rt.group);
   if (setup.resuming) {
     const weights::Checkpoint& r = setup.resume;
     if (!r.optimizer_state.empty()) weights::restore_optimizer(r, *s.optimizer);
@@ -313,6 +322,8 @@ EpochOutcome train_epoch(const TrainOptions& o, ModelSetup& setup, Loaders& load
   ev.epoch = epoch + 1;
   ev.epochs = o.epochs;
   ev.total = loader.num_batches();
+  Collective& group = *rt.group;
+  std::size_t global_seen = 0;
   while (auto batch = loader.next()) {
     auto x = batch->images.to(rt.device, true);
     torch::Tensor logits;
@@ -324,18 +335,35 @@ EpochOutcome train_epoch(const TrainOptions& o, ModelSetup& setup, Loaders& load
     const torch::Tensor loss =
         (*s.loss)(logits.to(torch::kFloat32), batch->labels, batch->body_parts);
     s.optimizer->zero_grad();
-    s.scaler->scale_loss(loss).backward();
+    if (s.reducer) {
+      // This share's part of the global batch's mean loss; the reducer sums the gradients.
+      s.reducer->prepare("all-reducing gradients (epoch " + std::to_string(epoch + 1) + ", step " +
+                         std::to_string(s.step + 1) + ")");
+      const double share =
+          static_cast<double>(batch->size()) / static_cast<double>(batch->global_size);
+      s.scaler->scale_loss(loss * share).backward();
+      s.reducer->finish();
+    } else {
+      s.scaler->scale_loss(loss).backward();
+    }
     s.scaler->step(*s.optimizer);
     ++s.step;
     ++batches;
     out.loss_sum += loss.item<double>() * batch->size();
     out.seen += batch->size();
+    global_seen += batch->global_size;
     ev.done = static_cast<std::size_t>(batches);
-    ev.images = out.seen;
+    ev.images = global_seen;
     ev.loss = out.loss_sum / out.seen;
     ev.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     sink.progress(ev);
     if (o.on_step) o.on_step(s.step);
+    if (group.size() > 1) {
+      // Ranks stop together: one interrupted process stops them all at the same step.
+      std::vector<torch::Tensor> flag{torch::full({1}, stop_requested() ? 1.0f : 0.0f)};
+      group.all_reduce_sum(flag, "agreeing on a stop (step " + std::to_string(s.step) + ")");
+      if (flag[0].item<float>() > 0) stop_requested() = true;
+    }
     if (stop_requested()) {
       out.interrupted = true;
       out.batches_done = batches;
@@ -347,6 +375,14 @@ EpochOutcome train_epoch(const TrainOptions& o, ModelSetup& setup, Loaders& load
     }
   }
   out.batches_done = batches;
+  if (group.size() > 1) {
+    // The epoch's loss and image count over every rank.
+    std::vector<torch::Tensor> t{
+        torch::tensor({out.loss_sum, static_cast<double>(out.seen)}, torch::kFloat64)};
+    group.all_reduce_sum(t, "summing the epoch's training loss");
+    out.loss_sum = t[0][0].item<double>();
+    out.seen = static_cast<std::size_t>(t[0][1].item<double>());
+  }
   return out;
 }
 
@@ -357,11 +393,13 @@ Validation validate(ModelSetup& setup, Loaders& loaders, Session& s, const Runti
   const torch::ScalarType autocast_type = autocast_dtype(rt.precision.precision);
   model.eval();
   std::vector<double> probabilities(val_samples.size(), 0.0);
+  std::vector<std::pair<std::size_t, double>> scored;  // this rank's (index, probability)
   double vloss = 0;
   {
     torch::InferenceMode guard;
     loaders.val->start_epoch(0);
     while (auto b = loaders.val->next()) {
+      if (b->size() == 0) continue;  // this rank's share of a small last batch
       torch::Tensor logits;
       {
         compat::AutocastGuard ag(rt.device, autocast_type, autocast);
@@ -370,9 +408,40 @@ Validation validate(ModelSetup& setup, Loaders& loaders, Session& s, const Runti
       vloss += (*s.loss)(logits, b->labels, b->body_parts).item<double>() * b->size();
       const auto p =
           models::probabilities_from_logits(logits).to(torch::kCPU, torch::kFloat64).contiguous();
-      for (std::size_t j = 0; j < b->size(); ++j)
+      for (std::size_t j = 0; j < b->size(); ++j) {
         probabilities[b->indices[j]] = p.data_ptr<double>()[j];
+        scored.emplace_back(b->indices[j], p.data_ptr<double>()[j]);
+      }
     }
+  }
+  Collective& group = *rt.group;
+  if (group.size() > 1) {
+    // Every rank scored its share of each batch: gather (index, probability) pairs, so that
+    // every rank holds the whole set's probabilities and computes the same metrics.
+    std::vector<double> mine_idx, mine_p;
+    for (const auto& [index, p] : scored) {
+      mine_idx.push_back(static_cast<double>(index));
+      mine_p.push_back(p);
+    }
+    const auto idx = group.all_gather_ragged(torch::tensor(mine_idx, torch::kFloat64),
+                                             "gathering validation indices");
+    const auto ps = group.all_gather_ragged(torch::tensor(mine_p, torch::kFloat64),
+                                            "gathering validation probabilities");
+    std::size_t filled = 0;
+    for (std::size_t r = 0; r < idx.size(); ++r) {
+      const auto ri = idx[r].contiguous(), rp = ps[r].contiguous();
+      for (std::int64_t j = 0; j < ri.size(0); ++j) {
+        probabilities[static_cast<std::size_t>(ri.data_ptr<double>()[j])] =
+            rp.data_ptr<double>()[j];
+        ++filled;
+      }
+    }
+    MURA_ASSERT(filled == val_samples.size(), "validation shares cover " + std::to_string(filled) +
+                                                  " of " + std::to_string(val_samples.size()) +
+                                                  " images");
+    std::vector<torch::Tensor> l{torch::full({1}, vloss, torch::kFloat64)};
+    group.all_reduce_sum(l, "summing the validation loss");
+    vloss = l[0].item<double>();
   }
   Validation v;
   v.loss = vloss / static_cast<double>(val_samples.size());
@@ -395,8 +464,10 @@ void save_training_checkpoint(const std::string& path, const TrainOptions& o,
   st.channels_last = rt.channels_last;
   if (s.scaler->enabled()) st.grad_scaler_json = s.scaler->state_json();
   st.split = held_out_split(o);
-  weights::save_checkpoint(path, setup.spec, *setup.model, st, s.optimizer.get(),
-                           /*save_rng=*/true);
+  if (rt.group->rank() == 0)
+    weights::save_checkpoint(path, setup.spec, *setup.model, st, s.optimizer.get(),
+                             /*save_rng=*/true);
+  rt.group->barrier("waiting for rank 0 to write " + path);
 }
 
 }  // namespace mura::train

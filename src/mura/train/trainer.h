@@ -11,6 +11,18 @@
 /// within an interrupted epoch), best metric and RNG; on CPU with the same thread count,
 /// 2 epochs straight and 1 + resume + 1 give the same weights. Nothing here prints: the
 /// steps report to the Sink they are given.
+///
+/// Data parallel (Runtime::group of N > 1 processes, train/data_parallel.h): the model is
+/// broadcast from rank 0; every global batch of `batch_size` (the batch one process would
+/// draw: same seeded order, same per-image augmentation seeds) is shared among the ranks
+/// (16 over 3: 5, 5, 6) and the summed gradients are those of the whole batch, so N
+/// processes train the model one process would (within float rounding). BatchNorm in train
+/// mode normalises each rank's share unless `sync_bn`, as DDP does. A last batch smaller
+/// than max(2, N) is dropped (one process keeps a last batch of 2..N-1 images that N
+/// processes drop). Validation: each rank scores its share of every batch and the
+/// probabilities are gathered, so every rank computes the same metrics and takes the same
+/// scheduler and early-stop decisions. Checkpoints are written by rank 0, then every rank
+/// waits at a barrier. A stop request on any rank stops every rank at the same step.
 #include <torch/optim/optimizer.h>
 
 #include <atomic>
@@ -23,6 +35,7 @@
 #include "mura/data/dataset.h"
 #include "mura/data/loader.h"
 #include "mura/models/classifier.h"
+#include "mura/train/data_parallel.h"
 #include "mura/train/grad_scaler.h"
 #include "mura/train/loss.h"
 #include "mura/train/schedule.h"
@@ -52,7 +65,11 @@ struct TrainOptions {
   std::string model = "densenet169";
   std::string pretrained;       ///< torchvision .pth or mura checkpoint to start from
   bool freeze = false;          ///< train only the head (BatchNorm statistics frozen too)
+  bool sync_bn = false;         ///< data parallel: BatchNorm statistics over the global batch
   std::string load_checkpoint;  ///< resume from this checkpoint
+  /// Resume from output_dir/last.ckpt when it exists (a launcher's restart of a failed
+  /// run: torchrun --max-restarts sets this through the CLI); else start as asked.
+  bool resume_last = false;
   // optimisation
   int epochs = 10;  ///< total epochs (a resumed run continues to this)
   int batch_size = 32;
@@ -134,6 +151,7 @@ struct Session {
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<GradScaler> scaler;
   std::unique_ptr<Loss> loss;
+  std::unique_ptr<GradientReducer> reducer;  ///< data parallel only (a group of more than one)
   int start_epoch = 0;
   std::int64_t step = 0;
   std::int64_t skip_batches = 0;  ///< batches of start_epoch already done (resume mid-epoch)

@@ -7,8 +7,10 @@
 /// predict, explain and the report do the same set-up the same way.
 #include <c10/core/Device.h>
 
+#include <memory>
 #include <string>
 
+#include "mura/util/collective.h"
 #include "mura/util/names.h"
 #include "mura/util/precision.h"
 #include "mura/util/threads.h"
@@ -23,6 +25,9 @@ struct RuntimeOptions {
   int threads = 0;                 ///< LibTorch intra-op threads; 0 = chosen (util/threads.h)
   int workers = -1;                ///< loader threads; < 0 = chosen, 0 = the calling thread
   bool deterministic = false;      ///< CUDA: deterministic algorithms, no cuDNN autotuner
+  /// The processes this run shares its work with (dist/ joins it; not serialised); nullptr
+  /// = a single process. The thread plan gives each process cores / its local size.
+  std::shared_ptr<Collective> group;
 };
 
 struct Runtime {
@@ -32,6 +37,7 @@ struct Runtime {
   bool channels_last = true;
   bool fold_batchnorm = true;
   bool deterministic = false;
+  std::shared_ptr<Collective> group;  ///< never null: single_process_group() by default
   /// "cpu, fp32 (auto: no native bf16), channels-last, 2 compute threads, 1 loader worker"
   std::string describe() const;
 };

@@ -89,3 +89,38 @@ inline bool cuda_supports_bf16() {
 }
 
 }  // namespace mura::compat
+
+/// c10d, for the one file that talks to it (dist/process_group.cpp defines MURA_COMPAT_C10D
+/// before including this header, so no other file pays for these headers).
+/// LibTorch 1.13: ProcessGroupGloo is a c10d::ProcessGroup, its default timeout
+/// kProcessGroupDefaultTimeout; 2.x: it is a c10d::Backend (a ProcessGroup wraps backends),
+/// the default kBackendDefaultTimeout, and NCCL's options class moved with it. mura holds
+/// the Gloo/NCCL object itself, whose collective calls are the same in both.
+#ifdef MURA_COMPAT_C10D
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO 1
+#endif
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef MURA_WITH_NCCL
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL 1
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace mura::compat {
+using GlooGroup = c10d::ProcessGroupGloo;
+#if TORCH_VERSION_MAJOR >= 2
+using C10dBackend = c10d::Backend;                              ///< what Gloo and NCCL groups are
+constexpr auto kC10dDefaultTimeout = ::kBackendDefaultTimeout;  // global in 2.x
+#else
+using C10dBackend = c10d::ProcessGroup;
+constexpr auto kC10dDefaultTimeout = ::kProcessGroupDefaultTimeout;  // global in 1.13
+#endif
+#ifdef MURA_WITH_NCCL
+using NcclGroup = c10d::ProcessGroupNCCL;
+#endif
+}  // namespace mura::compat
+#endif  // MURA_COMPAT_C10D
