@@ -51,6 +51,7 @@ bench: build
 	bash bench/run_train_bench.sh $(BUILD_DIR)
 	bash bench/run_predict_bench.sh $(BUILD_DIR)
 	bash bench/run_dicom_bench.sh $(BUILD_DIR)
+	bash bench/run_dist_bench.sh $(BUILD_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')

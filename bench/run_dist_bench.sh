@@ -27,10 +27,10 @@ command -v torchrun > /dev/null || { echo "run_dist_bench: no torchrun (python3-
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/mura-dist-bench.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 
-"$MURA" synth --output-dir "$TMP/data" --patients "$PATIENTS" --seed 1 --quiet
+"$MURA" synth --output-dir "$TMP/MURA-synth" --patients "$PATIENTS" --seed 1 --quiet
 port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 train_args() {  # OUT THREADS
-  echo "train --data_dir $TMP/data/MURA-synth --model $ARCH --img_size $SIZE --batch_size $BATCH" \
+  echo "train --data_dir $TMP/MURA-synth --model $ARCH --img_size $SIZE --batch_size $BATCH" \
        "--epochs 2 --val-split 0.2 --precision fp32 --cache memory --workers 1 --threads $2" \
        "--no-progress --output_dir $1"
 }
@@ -60,7 +60,7 @@ echo
 echo "# projection: one process per machine, ring all-reduce of fp32 gradients each step" >&2
 for arch in resnet50 densenet169; do
   # compute time of one step here: 3 steps of one process, batch BATCH2 at 224 px
-  "$MURA" train --data_dir "$TMP/data/MURA-synth" --model "$arch" --img_size 224 \
+  "$MURA" train --data_dir "$TMP/MURA-synth" --model "$arch" --img_size 224 \
     --batch_size "$BATCH2" --epochs 1 --max-steps 3 --val-split 0.2 --precision fp32 \
     --cache memory --workers 1 --threads "$CORES" --no-progress --output_dir "$TMP/p-$arch" \
     > "$TMP/p-$arch.log" 2>&1

@@ -142,6 +142,16 @@ class DataParallel : public ::testing::Test {
            "--epochs 1 --max-steps 4 --lr 1e-3 --val-split 0.25 --seed 3 --cache memory " +
            "--workers 1 --no-progress --output_dir '" + out_dir + "' " + extra;
   }
+  /// Trains one process into `single` and `nproc` processes under torchrun into `dist`, with
+  /// the same flags; returns torchrun's output (empty after a failed assertion).
+  static std::string train_both(const std::string& single, int nproc, const std::string& dist,
+                                const std::string& flags) {
+    const auto one = run_mura(train_args(out(single), flags));
+    EXPECT_EQ(one.exit_code, 0) << one.out;
+    const auto many = run_command(torchrun(nproc, train_args(out(dist), flags)));
+    EXPECT_EQ(many.exit_code, 0) << many.out;
+    return one.exit_code == 0 && many.exit_code == 0 ? many.out : "";
+  }
   static test::TempDir* dir_;
 };
 test::TempDir* DataParallel::dir_ = nullptr;
@@ -158,10 +168,9 @@ WeightDifference report(const std::string& what, const std::string& single,
 // one process's weights to float rounding, and so the same metrics.
 TEST_F(DataParallel, FrozenBatchNormTwoProcessesEqualOneProcess) {
   const std::string flags = "--precision fp32 --threads 1 --freeze";
-  auto r = run_mura(train_args(out("single-frozen"), flags));
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  r = run_command(torchrun(2, train_args(out("frozen2"), flags)));
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string dist_out = train_both("single-frozen", 2, "frozen2", flags);
+  ASSERT_FALSE(dist_out.empty());
+  auto r = test::CommandResult{0, dist_out};
   EXPECT_TRUE(contains(r.out, "gloo, torchrun, rank 0 of 2")) << r.out;
   EXPECT_TRUE(contains(r.out, "MB all-reduced per step")) << r.out;
   EXPECT_FALSE(contains(r.out, "rank 1 of 2")) << "only rank 0 reports\n" << r.out;
@@ -238,10 +247,7 @@ TEST_F(DataParallel, ThreeProcessesWithSyncBn) {
 // moves it the other way: measured 1.0e-3 at one fc weight, mean 3.8e-10).
 TEST_F(DataParallel, Bf16AgreesWithinItsPrecision) {
   const std::string flags = "--precision bf16 --threads 1 --freeze";
-  auto r = run_mura(train_args(out("single-bf16"), flags));
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  r = run_command(torchrun(2, train_args(out("bf16x2"), flags)));
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_FALSE(train_both("single-bf16", 2, "bf16x2", flags).empty());
   const auto d = report("2 processes, bf16, BatchNorm frozen", out("single-bf16"), out("bf16x2"));
   EXPECT_LE(d.mean, 1e-6);
   EXPECT_LE(d.max, 2 * 1e-3 + 1e-5);
@@ -314,7 +320,7 @@ void print_lines_with(const std::string& out, const std::string& part) {
 }
 
 class DistFailures : public DataParallel {
- protected:
+ public:
   /// Environment of rank `rank` of `world` on loopback, as a launcher would set it.
   static std::string env(int rank, int world, int port) {
     return "RANK=" + std::to_string(rank) + " WORLD_SIZE=" + std::to_string(world) +
@@ -329,19 +335,25 @@ class DistFailures : public DataParallel {
   }
 };
 
-TEST_F(DistFailures, ARankThatDiesStopsTheOtherWithTheRankAndWhatItWasDoing) {
+/// Two ranks of a long training; once rank 0 has finished epoch 1, `act` is done to rank 1
+/// ($p1) and rank 0's exit code, the seconds it took to exit and its log are printed.
+test::CommandResult two_ranks_then(const std::string& tag, const std::string& act,
+                                   const std::string& cleanup = "") {
   test::TempDir dir;
   const int port = free_port();
-  const auto r =
-      bash_in(dir.path(), env(0, 2, port) + long_run(out("die0")) + " > r0.log 2>&1 &\n" +
-                              "p0=$!\n" + env(1, 2, port) + long_run(out("die1")) +
-                              " > r1.log 2>&1 &\np1=$!\n"
-                              "until grep -q 'epoch 1/40' r0.log; do sleep 0.2; "
-                              "kill -0 $p0 || break; done\n"
-                              "kill -9 $p1; t0=$(date +%s)\n"
-                              "wait $p0; rc=$?; t1=$(date +%s)\n"
-                              "echo \"rank0 rc=$rc after $((t1 - t0)) s\"\n"
-                              "cat r0.log\n");
+  return bash_in(dir.path(), DistFailures::env(0, 2, port) + DistFailures::long_run(tag + "0") +
+                                 " > r0.log 2>&1 &\np0=$!\n" + DistFailures::env(1, 2, port) +
+                                 DistFailures::long_run(tag + "1") +
+                                 " > r1.log 2>&1 &\np1=$!\n"
+                                 "until grep -q 'epoch 1/40' r0.log; do sleep 0.2; "
+                                 "kill -0 $p0 || break; done\n" +
+                                 act + "; t0=$(date +%s)\nwait $p0; rc=$?; t1=$(date +%s)\n" +
+                                 cleanup + "\necho \"rank0 rc=$rc after $((t1 - t0)) s\"\n" +
+                                 "cat r0.log\n");
+}
+
+TEST_F(DistFailures, ARankThatDiesStopsTheOtherWithTheRankAndWhatItWasDoing) {
+  const auto r = two_ranks_then(out("die"), "kill -9 $p1");
   EXPECT_TRUE(contains(r.out, "rank0 rc=1 ")) << r.out;
   EXPECT_TRUE(contains(r.out, "rank 0 of 2, ")) << r.out;
   EXPECT_TRUE(contains(r.out, "another rank died")) << r.out;
@@ -350,19 +362,7 @@ TEST_F(DistFailures, ARankThatDiesStopsTheOtherWithTheRankAndWhatItWasDoing) {
 }
 
 TEST_F(DistFailures, AHungRankEndsTheOthersWithinTheTimeout) {
-  test::TempDir dir;
-  const int port = free_port();
-  const auto r =
-      bash_in(dir.path(), env(0, 2, port) + long_run(out("hang0")) + " > r0.log 2>&1 &\n" +
-                              "p0=$!\n" + env(1, 2, port) + long_run(out("hang1")) +
-                              " > r1.log 2>&1 &\np1=$!\n"
-                              "until grep -q 'epoch 1/40' r0.log; do sleep 0.2; "
-                              "kill -0 $p0 || break; done\n"
-                              "kill -STOP $p1; t0=$(date +%s)\n"
-                              "wait $p0; rc=$?; t1=$(date +%s)\n"
-                              "kill -9 $p1\n"
-                              "echo \"rank0 rc=$rc after $((t1 - t0)) s\"\n"
-                              "cat r0.log\n");
+  const auto r = two_ranks_then(out("hang"), "kill -STOP $p1", "kill -9 $p1");
   EXPECT_TRUE(contains(r.out, "rank0 rc=1 ")) << r.out;
   EXPECT_TRUE(contains(r.out, "rank 0 of 2, ")) << r.out;
   EXPECT_TRUE(contains(r.out, "--dist-timeout-s")) << r.out;

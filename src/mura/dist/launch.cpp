@@ -41,6 +41,29 @@ std::optional<int> first_count(const std::string& s) {
   return std::atoi(t.substr(0, i).c_str());
 }
 
+constexpr int kMax = 1 << 20;
+
+/// The variables a launcher puts its ranks in.
+struct RankVars {
+  const char* launcher;
+  const char* rank;
+  const char* size;
+  const char* local_rank;
+  const char* local_size;  ///< nullptr: the caller works it out
+};
+
+void check_ranks(const LaunchInfo& l, const std::string& rank_var, const std::string& size_var);
+
+/// Rank, size, local rank and local size (the whole job when the launcher does not say).
+void read_ranks(const Env& env, const RankVars& v, LaunchInfo& l) {
+  l.launcher = v.launcher;
+  l.world_size = env.number(v.size, 1, kMax);
+  l.rank = env.number(v.rank, 0, kMax);
+  l.local_rank = env.number_or(v.local_rank, 0, 0, kMax);
+  l.local_world_size =
+      v.local_size ? env.number_or(v.local_size, l.world_size, 1, kMax) : l.world_size;
+}
+
 void check_ranks(const LaunchInfo& l, const std::string& rank_var, const std::string& size_var) {
   if (l.rank >= l.world_size)
     throw Error(rank_var + "=" + std::to_string(l.rank) + " is not below " + size_var + "=" +
@@ -89,17 +112,12 @@ LaunchInfo detect_launch(const EnvReader& reader) {
   };
   const Env env{reader ? reader : process_env};
   LaunchInfo l;
-  constexpr int kMax = 1 << 20;
   if (auto ifname = env.get("GLOO_SOCKET_IFNAME"))
     l.socket_ifname = std::string(trim(split(*ifname, ',')[0]));
   const auto port = [&] { return env.number_or("MASTER_PORT", 29500, 1, 65535); };
 
   if (env.get("RANK") || env.get("WORLD_SIZE") || env.get("TORCHELASTIC_RUN_ID")) {
-    l.launcher = "torchrun";
-    l.world_size = env.number("WORLD_SIZE", 1, kMax);
-    l.rank = env.number("RANK", 0, kMax);
-    l.local_rank = env.number_or("LOCAL_RANK", 0, 0, kMax);
-    l.local_world_size = env.number_or("LOCAL_WORLD_SIZE", l.world_size, 1, kMax);
+    read_ranks(env, {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"}, l);
     check_ranks(l, "RANK", "WORLD_SIZE");
     if (l.world_size > 1) {
       if (!env.get("MASTER_ADDR")) throw Error("MASTER_ADDR is not set (the launcher sets it)");
@@ -112,15 +130,12 @@ LaunchInfo detect_launch(const EnvReader& reader) {
     return l;
   }
   if (env.get("SLURM_PROCID") && env.get("SLURM_NTASKS")) {
-    l.launcher = "slurm";
-    l.world_size = env.number("SLURM_NTASKS", 1, kMax);
-    l.rank = env.number("SLURM_PROCID", 0, kMax);
-    l.local_rank = env.number_or("SLURM_LOCALID", 0, 0, kMax);
-    std::optional<int> per_node;
+    read_ranks(env, {"slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", nullptr}, l);
     for (const char* v : {"SLURM_NTASKS_PER_NODE", "SLURM_STEP_TASKS_PER_NODE"})
-      if (!per_node)
-        if (auto s = env.get(v)) per_node = first_count(*s);
-    l.local_world_size = per_node.value_or(l.world_size);
+      if (auto s = env.get(v); s && first_count(*s)) {
+        l.local_world_size = *first_count(*s);
+        break;
+      }
     check_ranks(l, "SLURM_PROCID", "SLURM_NTASKS");
     if (auto addr = env.get("MASTER_ADDR"))
       l.master_addr = trim(*addr);
@@ -132,11 +147,10 @@ LaunchInfo detect_launch(const EnvReader& reader) {
     return l;
   }
   if (env.get("OMPI_COMM_WORLD_RANK") || env.get("OMPI_COMM_WORLD_SIZE")) {
-    l.launcher = "mpirun";
-    l.world_size = env.number("OMPI_COMM_WORLD_SIZE", 1, kMax);
-    l.rank = env.number("OMPI_COMM_WORLD_RANK", 0, kMax);
-    l.local_rank = env.number_or("OMPI_COMM_WORLD_LOCAL_RANK", 0, 0, kMax);
-    l.local_world_size = env.number_or("OMPI_COMM_WORLD_LOCAL_SIZE", l.world_size, 1, kMax);
+    read_ranks(env,
+               {"mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
+                "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
+               l);
     check_ranks(l, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE");
     if (auto addr = env.get("MASTER_ADDR"))
       l.master_addr = trim(*addr);
