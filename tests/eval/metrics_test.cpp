@@ -13,6 +13,7 @@
 
 #include "../test_util.h"
 #include "mura/eval/bootstrap.h"
+#include "mura/eval/summary.h"
 #include "mura/util/error.h"
 #include "mura/util/rng.h"
 
@@ -102,6 +103,7 @@ class MetricsSklearn : public ::testing::Test {
   static void AccuracySensitivitySpecificityMatch();
   static void ComputeBinaryMetricsFillsEveryFieldAsSklearn();
   static void YoudenThresholdMatchesTheReferenceOrThrowsForOneClass();
+  static void OperatingPointsAreTheOnesSklearnsRocCurveImplies();
   static void QuantileLinearMatchesNumpy();
 
   static test::TempDir* dir_;
@@ -327,6 +329,37 @@ void MetricsSklearn::ComputeBinaryMetricsFillsEveryFieldAsSklearn() {
   }
 }
 
+void MetricsSklearn::OperatingPointsAreTheOnesSklearnsRocCurveImplies() {
+  std::size_t checked = 0;
+  for (const auto& c : cases()) {
+    SCOPED_TRACE(c["name"].get<std::string>());
+    if (c["operating_points"].is_null()) {
+      EXPECT_ERROR_CONTAINS(point_for_sensitivity(labels(c), scores(c), 0.9),
+                            "only one class present");
+      continue;
+    }
+    for (const auto& [rule, expected] : c["operating_points"].items()) {
+      SCOPED_TRACE(rule);
+      const eval::ThresholdRule r = eval::parse_threshold_rule(rule);
+      const bool sens = r.kind == eval::ThresholdRule::Kind::Sensitivity;
+      if (expected.is_null()) {
+        EXPECT_FALSE(sens);
+        EXPECT_ERROR_CONTAINS(point_for_specificity(labels(c), scores(c), r.target),
+                              "is kept only by calling nothing abnormal");
+        continue;
+      }
+      const OperatingPoint p = sens ? point_for_sensitivity(labels(c), scores(c), r.target)
+                                    : point_for_specificity(labels(c), scores(c), r.target);
+      EXPECT_EQ(p.threshold, num(expected["threshold"]));
+      EXPECT_EQ(p.tpr, num(expected["tpr"]));
+      EXPECT_EQ(p.fpr, num(expected["fpr"]));
+      EXPECT_EQ(r.choose(labels(c), scores(c)), p.threshold);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 20u);
+}
+
 void MetricsSklearn::YoudenThresholdMatchesTheReferenceOrThrowsForOneClass() {
   for (const auto& c : cases()) {
     SCOPED_TRACE(c["name"].get<std::string>());
@@ -376,6 +409,10 @@ TEST_F(MetricsSklearn, RankingMetricsMatch) {
   {
     SCOPED_TRACE("YoudenThresholdMatchesTheReferenceOrThrowsForOneClass");
     YoudenThresholdMatchesTheReferenceOrThrowsForOneClass();
+  }
+  {
+    SCOPED_TRACE("OperatingPointsAreTheOnesSklearnsRocCurveImplies");
+    OperatingPointsAreTheOnesSklearnsRocCurveImplies();
   }
 }
 
@@ -533,6 +570,29 @@ TEST(Metrics, FormatUsesTargetNamesAndDigits) {
       << text;
   EXPECT_TRUE(contains(text, "           accuracy                           0.75         4\n"))
       << text;
+}
+
+TEST(ThresholdRule, ParsesOperatingPointsAndNamesWhatIsWrong) {
+  EXPECT_EQ(parse_threshold_rule("0.3").value, 0.3);
+  EXPECT_EQ(parse_threshold_rule("Youden").kind, ThresholdRule::Kind::Youden);
+  const auto s = parse_threshold_rule("sensitivity:0.9");
+  EXPECT_EQ(s.kind, ThresholdRule::Kind::Sensitivity);
+  EXPECT_EQ(s.target, 0.9);
+  EXPECT_EQ(s.describe(), "sensitivity:0.9");
+  EXPECT_EQ(parse_threshold_rule("specificity:1").describe(), "specificity:1");
+  EXPECT_ERROR_CONTAINS(parse_threshold_rule("sensitivity:0"), "the target must be in (0, 1]");
+  EXPECT_ERROR_CONTAINS(parse_threshold_rule("specificity:1.5"), "the target must be in (0, 1]");
+  EXPECT_ERROR_CONTAINS(parse_threshold_rule("sensitivity:high"),
+                        "expected a number in (0, 1), youden, sensitivity:X or specificity:X");
+  EXPECT_ERROR_CONTAINS(parse_threshold_rule("1.5"), "expected a number in (0, 1), got '1.5'");
+  // on a tiny set: scores 0.9 (abnormal), 0.8 (normal), 0.4 (abnormal), 0.1 (normal)
+  const std::vector<int> y{1, 0, 1, 0};
+  const std::vector<double> p{0.9, 0.8, 0.4, 0.1};
+  EXPECT_EQ(parse_threshold_rule("sensitivity:1").choose(y, p), 0.4);
+  EXPECT_EQ(parse_threshold_rule("sensitivity:0.5").choose(y, p), 0.9);
+  EXPECT_EQ(parse_threshold_rule("specificity:0.5").choose(y, p), 0.4);
+  EXPECT_ERROR_CONTAINS(parse_threshold_rule("specificity:1").choose({1, 0}, {0.2, 0.9}),
+                        "is kept only by calling nothing abnormal");
 }
 
 }  // namespace

@@ -73,6 +73,28 @@ def youden(labels, scores):
     return {"threshold": best[1], "tpr": best[2], "fpr": best[3]}
 
 
+def operating_points(labels, scores):
+    """The thresholds sklearn's full ROC curve implies for target sensitivities (the first
+    point, after the artificial one, with tpr >= target) and specificities (the last point
+    with fpr <= 1 - target; None when only the artificial point keeps it)."""
+    y = np.asarray(labels)
+    if int(y.sum()) in (0, len(y)):
+        return None
+    fpr, tpr, thr = roc_curve(labels, scores, drop_intermediate=False)
+    fpr, tpr, thr = fpr[1:], tpr[1:], thr[1:]
+    out = {}
+    for t in (0.5, 0.8, 0.9, 0.95, 1.0):
+        i = int(np.argmax(tpr >= t))
+        out[f"sensitivity:{t:g}"] = {"threshold": float(thr[i]), "tpr": float(tpr[i]),
+                                     "fpr": float(fpr[i])}
+        idx = np.where(fpr <= 1 - t)[0]
+        out[f"specificity:{t:g}"] = (
+            None if len(idx) == 0 else
+            {"threshold": float(thr[idx[-1]]), "tpr": float(tpr[idx[-1]]),
+             "fpr": float(fpr[idx[-1]])})
+    return out
+
+
 def case(name, labels, scores, threshold=0.5):
     labels = [int(v) for v in labels]
     scores = [float(v) for v in scores]
@@ -122,6 +144,7 @@ def case(name, labels, scores, threshold=0.5):
         out["recall_1"] = float(recall_score(y, p, pos_label=1, labels=[0, 1], zero_division=0))
         out["recall_0"] = float(recall_score(y, p, pos_label=0, labels=[0, 1], zero_division=0))
     out["youden"] = youden(labels, scores)
+    out["operating_points"] = operating_points(labels, scores)
     return clean(out)
 
 

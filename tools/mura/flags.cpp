@@ -190,8 +190,8 @@ void add_json_flag(CLI::App& sub, bool& json) {
 void add_threshold_flag(CLI::App& sub, std::string& threshold) {
   sub.add_option("--threshold", threshold,
                  "decision threshold on P(abnormal): a number in (0, 1); evaluate also takes "
-                 "youden (chosen on "
-                 "the evaluated studies)");
+                 "an operating point chosen on the evaluated studies: youden, sensitivity:X "
+                 "(the most specific point with sensitivity >= X), specificity:X");
 }
 
 void add_tta_flag(CLI::App& sub, bool& flip) {

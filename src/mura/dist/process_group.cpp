@@ -29,13 +29,17 @@ bool is_loopback(const std::string& host) {
 
 class C10dGroup final : public Collective {
  public:
+  /// `gloo` carries CPU tensors (and everything when `cuda_group` is null); `cuda_group`
+  /// (NCCL), when given, carries CUDA tensors: NCCL cannot move host memory, and the run's
+  /// flags, losses and gathered indices live there.
   C10dGroup(LaunchInfo launch, c10::intrusive_ptr<c10d::Store> store,
-            c10::intrusive_ptr<compat::C10dBackend> group, std::string backend,
-            std::chrono::seconds timeout)
+            c10::intrusive_ptr<compat::C10dBackend> gloo,
+            c10::intrusive_ptr<compat::C10dBackend> cuda_group, std::chrono::seconds timeout)
       : launch_(std::move(launch)),
         store_(std::move(store)),
-        group_(std::move(group)),
-        backend_(std::move(backend)),
+        gloo_(std::move(gloo)),
+        cuda_(std::move(cuda_group)),
+        backend_(cuda_ ? "nccl+gloo" : "gloo"),
         timeout_(timeout) {}
 
   int rank() const override { return launch_.rank; }
@@ -47,7 +51,7 @@ class C10dGroup final : public Collective {
   std::function<void()> all_reduce_sum_async(std::vector<torch::Tensor>& tensors,
                                              const std::string& what) override {
     if (tensors.empty()) return [] {};
-    auto work = guarded(what, [&] { return group_->allreduce(tensors); });
+    auto work = guarded(what, [&] { return for_tensor(tensors[0])->allreduce(tensors); });
     return [this, work, what] { guarded(what, [&] { return work->wait(); }); };
   }
   void broadcast(std::vector<torch::Tensor>& tensors, int root, const std::string& what) override {
@@ -55,7 +59,7 @@ class C10dGroup final : public Collective {
     o.rootRank = root;
     for (auto& t : tensors) {
       std::vector<torch::Tensor> one{t};
-      auto work = guarded(what, [&] { return group_->broadcast(one, o); });
+      auto work = guarded(what, [&] { return for_tensor(t)->broadcast(one, o); });
       guarded(what, [&] { return work->wait(); });
     }
   }
@@ -66,12 +70,12 @@ class C10dGroup final : public Collective {
       return std::vector<torch::Tensor>(static_cast<std::size_t>(size()), in[0].clone());
     std::vector<std::vector<torch::Tensor>> out(1);
     for (int r = 0; r < size(); ++r) out[0].push_back(torch::empty_like(in[0]));
-    auto work = guarded(what, [&] { return group_->allgather(out, in); });
+    auto work = guarded(what, [&] { return for_tensor(in[0])->allgather(out, in); });
     guarded(what, [&] { return work->wait(); });
     return out[0];
   }
   void barrier(const std::string& what) override {
-    auto work = guarded(what, [&] { return group_->barrier(); });
+    auto work = guarded(what, [&] { return gloo_->barrier(); });
     guarded(what, [&] { return work->wait(); });
   }
 
@@ -90,7 +94,11 @@ class C10dGroup final : public Collective {
 
   LaunchInfo launch_;
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<compat::C10dBackend> group_;
+  const c10::intrusive_ptr<compat::C10dBackend>& for_tensor(const torch::Tensor& t) const {
+    return t.is_cuda() && cuda_ ? cuda_ : gloo_;
+  }
+
+  c10::intrusive_ptr<compat::C10dBackend> gloo_, cuda_;
   std::string backend_;
   std::chrono::seconds timeout_;
 };
@@ -147,14 +155,16 @@ std::shared_ptr<Collective> join_group(const LaunchInfo& l, const GroupOptions& 
                 std::to_string(o.timeout.count()) + " s (--dist-timeout-s): " + short_message(e));
   }
 
-  // 3. The process group: NCCL for CUDA tensors where LibTorch has it, else Gloo.
+  // 3. The process groups: Gloo always (CPU tensors), NCCL for CUDA tensors where LibTorch
+  //    has it (under its own store prefix, as PyTorch keys each group apart).
+  c10::intrusive_ptr<compat::C10dBackend> cuda_group;
 #ifdef MURA_WITH_NCCL
   if (o.cuda) {
     try {
       auto no = compat::NcclGroup::Options::create();
       no->timeout = timeout;
-      auto group = c10::make_intrusive<compat::NcclGroup>(store, l.rank, l.world_size, no);
-      return std::make_shared<C10dGroup>(l, store, group, "nccl", std::chrono::seconds(o.timeout));
+      cuda_group = c10::make_intrusive<compat::NcclGroup>(
+          c10::make_intrusive<c10d::PrefixStore>("nccl", store), l.rank, l.world_size, no);
     } catch (const std::exception& e) {
       throw Error(me + ": could not form the NCCL group: " + short_message(e));
     }
@@ -168,8 +178,9 @@ std::shared_ptr<Collective> join_group(const LaunchInfo& l, const GroupOptions& 
       go->devices.push_back(compat::GlooGroup::createDeviceForHostname("127.0.0.1"));
     else
       go->devices.push_back(compat::GlooGroup::createDefaultDevice());
-    auto group = c10::make_intrusive<compat::GlooGroup>(store, l.rank, l.world_size, go);
-    return std::make_shared<C10dGroup>(l, store, group, "gloo", std::chrono::seconds(o.timeout));
+    auto gloo = c10::make_intrusive<compat::GlooGroup>(
+        c10::make_intrusive<c10d::PrefixStore>("gloo", store), l.rank, l.world_size, go);
+    return std::make_shared<C10dGroup>(l, store, gloo, cuda_group, std::chrono::seconds(o.timeout));
   } catch (const std::exception& e) {
     throw Error(me + ": could not form the Gloo group" +
                 (l.socket_ifname.empty() ? "" : " on GLOO_SOCKET_IFNAME=" + l.socket_ifname) +

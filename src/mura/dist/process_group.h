@@ -1,7 +1,9 @@
 #pragma once
 /// The process group of a launched run, on PyTorch's c10d: a TCPStore rendezvous (rank 0
-/// serves it, or torchrun's agent does), a PrefixStore, and ProcessGroupGloo (NCCL where
-/// LibTorch has it and the run is on CUDA: built with MURA_WITH_NCCL).
+/// serves it, or torchrun's agent does), a PrefixStore, and ProcessGroupGloo for host
+/// tensors; on CUDA with MURA_WITH_NCCL (a CUDA LibTorch) also ProcessGroupNCCL, which then
+/// carries the CUDA tensors (gradients, BatchNorm statistics) while Gloo keeps the host ones
+/// (stop flags, losses, gathered probabilities), as PyTorch pairs them.
 ///
 /// Gloo binds the interface GLOO_SOCKET_IFNAME names; without it, the loopback address when
 /// the master is on this machine (127.x, localhost, ::1), else the address this machine's

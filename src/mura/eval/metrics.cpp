@@ -257,6 +257,45 @@ double youden_threshold(const std::vector<int>& labels, const std::vector<double
   return youden(labels, scores).threshold;
 }
 
+namespace {
+
+/// The full ROC curve without its artificial first point, checked for both classes.
+RocCurve observed_points(const std::vector<int>& labels, const std::vector<double>& scores,
+                         const std::string& rule) {
+  RocCurve r = roc_curve(labels, scores, /*drop_intermediate=*/false);
+  const auto n_pos = static_cast<std::size_t>(std::count(labels.begin(), labels.end(), 1));
+  if (n_pos == 0 || n_pos == labels.size())
+    throw Error(rule + " threshold undefined: " + all_are(labels.size(), "label", n_pos ? 1 : 0) +
+                " (only one class present); give a numeric threshold instead");
+  r.fpr.erase(r.fpr.begin());
+  r.tpr.erase(r.tpr.begin());
+  r.thresholds.erase(r.thresholds.begin());
+  return r;
+}
+
+}  // namespace
+
+OperatingPoint point_for_sensitivity(const std::vector<int>& labels,
+                                     const std::vector<double>& scores, double target) {
+  const RocCurve r = observed_points(labels, scores, "sensitivity");
+  for (std::size_t k = 0; k < r.tpr.size(); ++k)
+    if (r.tpr[k] >= target) return {r.thresholds[k], r.tpr[k], r.fpr[k]};
+  // tpr reaches 1 at the lowest score, so only a target above 1 gets here
+  throw Error("sensitivity " + std::to_string(target) + " cannot be reached");
+}
+
+OperatingPoint point_for_specificity(const std::vector<int>& labels,
+                                     const std::vector<double>& scores, double target) {
+  const RocCurve r = observed_points(labels, scores, "specificity");
+  for (std::size_t k = r.fpr.size(); k-- > 0;)
+    if (r.fpr[k] <= 1.0 - target) return {r.thresholds[k], r.tpr[k], r.fpr[k]};
+  throw Error("specificity " + std::to_string(target) +
+              " is kept only by calling nothing abnormal: the highest-scored normal study "
+              "already costs " +
+              std::to_string(1.0 - r.fpr.front()) +
+              " specificity points below 1 (more normal studies, or a lower target)");
+}
+
 // ---------------------------------------------------------------- thresholded metrics
 
 ConfusionMatrix confusion_matrix(const std::vector<int>& labels, const std::vector<int>& preds) {

@@ -104,6 +104,23 @@ YoudenPoint youden(const std::vector<int>& labels, const std::vector<double>& sc
 /// youden(labels, scores).threshold, for `--threshold youden`.
 double youden_threshold(const std::vector<int>& labels, const std::vector<double>& scores);
 
+/// The operating point scikit-learn's roc_curve(drop_intermediate=False) implies for a target
+/// sensitivity: the first (highest-threshold) point of the curve, after its artificial
+/// (0, 0) point, with tpr >= target, i.e. the most specific point that reaches it. For a
+/// target specificity: the last point with fpr <= 1 - target, i.e. the most sensitive point
+/// that keeps it. tpr and fpr are computed and compared in double as sklearn does. Use
+/// `score >= threshold`. Throws mura::Error when only one class is present, and, for a
+/// specificity, when only "call nothing abnormal" keeps it (no observed score does).
+struct OperatingPoint {
+  double threshold = 0.0;
+  double tpr = 0.0;  ///< sensitivity at the threshold
+  double fpr = 0.0;  ///< 1 - specificity at the threshold
+};
+OperatingPoint point_for_sensitivity(const std::vector<int>& labels,
+                                     const std::vector<double>& scores, double target);
+OperatingPoint point_for_specificity(const std::vector<int>& labels,
+                                     const std::vector<double>& scores, double target);
+
 // ---------------------------------------------------------------- thresholded metrics
 
 /// sklearn.metrics.confusion_matrix(labels, preds, labels=[0, 1]): [[TN, FP], [FN, TP]],

@@ -136,22 +136,72 @@ const NameTable<std::string>& evaluation_split_names() {
 
 ThresholdRule parse_threshold_rule(const std::string& text) {
   ThresholdRule r;
-  if (to_lower(text) == "youden") {
-    r.youden = true;
+  const std::string t = to_lower(std::string(trim(text)));
+  const std::string expected =
+      "--threshold: expected a number in (0, 1), youden, sensitivity:X or specificity:X "
+      "(X in (0, 1]), got '" +
+      text + "'";
+  auto number = [&](const std::string& s) {
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(s, &used);
+      if (used != s.size()) throw std::invalid_argument("trailing");
+      return v;
+    } catch (const std::exception&) {
+      throw Error(expected);
+    }
+  };
+  if (t == "youden") {
+    r.kind = ThresholdRule::Kind::Youden;
     return r;
   }
-  double v = 0;
-  try {
-    std::size_t used = 0;
-    v = std::stod(text, &used);
-    if (used != text.size()) throw std::invalid_argument("trailing");
-  } catch (const std::exception&) {
-    throw Error("--threshold: expected a number in (0, 1) or 'youden', got '" + text + "'");
+  for (const auto& [prefix, kind] : {std::pair<std::string, ThresholdRule::Kind>{
+                                         "sensitivity:", ThresholdRule::Kind::Sensitivity},
+                                     {"specificity:", ThresholdRule::Kind::Specificity}}) {
+    if (!starts_with(t, prefix)) continue;
+    r.kind = kind;
+    r.target = number(t.substr(prefix.size()));
+    if (!(r.target > 0 && r.target <= 1))
+      throw Error("--threshold " + text + ": the target must be in (0, 1]");
+    return r;
   }
+  const double v = number(t);
   if (!(v > 0 && v < 1))
     throw Error("--threshold: expected a number in (0, 1), got '" + text + "'");
   r.value = v;
   return r;
+}
+
+std::string ThresholdRule::describe() const {
+  char buf[64];
+  switch (kind) {
+    case Kind::Youden:
+      return "youden";
+    case Kind::Sensitivity:
+      std::snprintf(buf, sizeof buf, "sensitivity:%g", target);
+      return buf;
+    case Kind::Specificity:
+      std::snprintf(buf, sizeof buf, "specificity:%g", target);
+      return buf;
+    case Kind::Value:
+      break;
+  }
+  return "fixed";
+}
+
+double ThresholdRule::choose(const std::vector<int>& labels,
+                             const std::vector<double>& scores) const {
+  switch (kind) {
+    case Kind::Youden:
+      return youden_threshold(labels, scores);
+    case Kind::Sensitivity:
+      return point_for_sensitivity(labels, scores, target).threshold;
+    case Kind::Specificity:
+      return point_for_specificity(labels, scores, target).threshold;
+    case Kind::Value:
+      break;
+  }
+  return value;
 }
 
 Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentity& run,
@@ -161,11 +211,15 @@ Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentit
   const auto studies = aggregate_studies(images);
 
   double threshold = o.threshold.value;
-  if (o.threshold.youden) {
+  if (o.threshold.kind != ThresholdRule::Kind::Value) {
     std::vector<int> l;
-    std::vector<double> s;
-    labels_and_scores(studies, l, s);
-    threshold = youden_threshold(l, s);
+    std::vector<double> sc;
+    labels_and_scores(studies, l, sc);
+    try {
+      threshold = o.threshold.choose(l, sc);
+    } catch (const Error& e) {
+      throw Error("--threshold " + o.threshold.describe() + ": " + e.what());
+    }
   }
 
   const auto image_m = metrics_of(images, threshold);
@@ -196,7 +250,9 @@ Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentit
   j["split"] = run.split;
   j["tasks"] = run.tasks;
   j["threshold"] = threshold;
-  j["threshold_rule"] = o.threshold.youden ? "youden (chosen on these studies)" : "fixed";
+  j["threshold_rule"] = o.threshold.kind == ThresholdRule::Kind::Value
+                            ? std::string("fixed")
+                            : o.threshold.describe() + " (chosen on these studies)";
   j["tta"] = run.tta_flip ? "flip" : "none";
   j["inference"] = {{"precision", run.precision},
                     {"channels_last", run.channels_last},

@@ -21,10 +21,20 @@ namespace mura::eval {
 /// The official valid split, or the checkpoint's held-out patients of train.
 const NameTable<std::string>& evaluation_split_names();
 
-/// `--threshold`: a number in (0, 1), or "youden" (chosen on the evaluated studies).
+/// `--threshold`: a number in (0, 1); or an operating point chosen on the evaluated
+/// studies: "youden" (max TPR - FPR), "sensitivity:X" (the most specific point whose
+/// sensitivity is at least X), "specificity:X" (the most sensitive point whose specificity is
+/// at least X), X in (0, 1]; the rules are eval/metrics.h's, equal to what scikit-learn's
+/// roc_curve implies.
 struct ThresholdRule {
-  bool youden = false;
-  double value = 0.5;
+  enum class Kind { Value, Youden, Sensitivity, Specificity };
+  Kind kind = Kind::Value;
+  double value = 0.5;   ///< Kind::Value
+  double target = 0.0;  ///< Kind::Sensitivity / Specificity
+  /// "fixed", "youden", "sensitivity:0.9", "specificity:0.95"
+  std::string describe() const;
+  /// The threshold the rule gives on these labelled scores (value itself for Kind::Value).
+  double choose(const std::vector<int>& labels, const std::vector<double>& scores) const;
 };
 /// Throws mura::Error naming --threshold for anything else.
 ThresholdRule parse_threshold_rule(const std::string& text);
