@@ -7,7 +7,10 @@ JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo
 CTEST_ARGS ?=
 
-.PHONY: deps configure build test demo bench format format-check check-no-pch tidy clean
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_RUNS ?= 20000
+
+.PHONY: deps configure build test demo bench soak fuzz fuzz-smoke format format-check check-no-pch tidy clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -52,6 +55,20 @@ bench: build
 	bash bench/run_predict_bench.sh $(BUILD_DIR)
 	bash bench/run_dicom_bench.sh $(BUILD_DIR)
 	bash bench/run_dist_bench.sh $(BUILD_DIR)
+
+# The service soak (30 minutes by default; SOAK_SECONDS=...): a bench, not a test.
+soak: build
+	bash bench/run_serve_soak.sh $(BUILD_DIR)
+
+# A fuzzing campaign: every harness in fuzz/ for FUZZ_SECONDS (clang, libFuzzer, ASan +
+# UBSan, in build-fuzz/), then the table of executions, coverage and findings. CI runs the
+# short version (fuzz-smoke: 20,000 inputs per harness from a fixed seed, the same on every
+# machine); a finding makes either exit 1.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
+
+fuzz-smoke: deps
+	FUZZ_SECONDS=120 FUZZ_RUNS=$(FUZZ_SMOKE_RUNS) FUZZ_SEED=1 bash scripts/fuzz.sh
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')

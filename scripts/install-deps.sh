@@ -7,10 +7,13 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config clang-format
+  # the fuzz harnesses (`make fuzz`): clang with libFuzzer, ASan and UBSan; zlib (DICOM deflate)
+  clang libfuzzer-14-dev zlib1g-dev
   # libraries (each one used: CMakeLists.txt finds every one of them)
   libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-  # DICOM decoding (GDCM: every transfer syntax, JPEG 2000 through OpenJPEG)
-  libgdcm-dev
+  # DICOM decoding (GDCM: every transfer syntax; JPEG 2000 with OpenJPEG, which mura calls
+  # itself: data/dicom_j2k.cpp)
+  libgdcm-dev libopenjp2-7-dev
   # HTTP for `mura serve` (cpp-httplib 0.11.4, hardened in src/mura/serve/http.cpp)
   libcpp-httplib-dev
   # data-parallel training on c10d: libtorch-dev carries ProcessGroupGloo, libgloo-dev its

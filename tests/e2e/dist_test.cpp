@@ -416,16 +416,15 @@ TEST_F(DistFailures, TorchrunRestartsAKilledRankAndTheRunResumesFromLastCheckpoi
                            "--val-split 0.25 --cache memory --workers 1 --threads 1 --no-progress "
                            "--dist-timeout-s 20 --output_dir '" +
                            run_dir + "'";
-  const auto r =
-      bash_in(dir.path(), torchrun(2, args, "--max_restarts 1") + " > tr.log &\ntp=$!\n" +
-                              "until [ -s '" + run_dir +
-                              "/metrics.jsonl' ]; do sleep 0.2; kill -0 $tp || break; done\n"
-                              "sleep 0.5\n"
-                              "victim=$(pgrep -f -- \"--output_dir $(printf %s '" +
-                              run_dir +
-                              "')\" | sort -n | tail -1)\n"
-                              "kill -9 $victim; echo killed=$victim\n"
-                              "wait $tp; echo rc=$?\ncat tr.log\n");
+  const auto r = bash_in(dir.path(), torchrun(2, args, "--max_restarts 1") +
+                                         " > tr.log &\ntp=$!\n" + "until [ -s '" + run_dir +
+                                         "/last.ckpt' ]; do sleep 0.2; kill -0 $tp || break; done\n"
+                                         "sleep 0.5\n"
+                                         "victim=$(pgrep -f -- \"--output_dir $(printf %s '" +
+                                         run_dir +
+                                         "')\" | sort -n | tail -1)\n"
+                                         "kill -9 $victim; echo killed=$victim\n"
+                                         "wait $tp; echo rc=$?\ncat tr.log\n");
   EXPECT_TRUE(contains(r.out, "killed=")) << r.out;
   EXPECT_TRUE(contains(r.out, "rc=0")) << r.out;
   EXPECT_TRUE(contains(r.out, "restarted: resuming from " + run_dir + "/last.ckpt")) << r.out;

@@ -50,6 +50,11 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   const eval::ThresholdRule rule = eval::parse_threshold_rule(o.threshold);
   const Runtime rt = resolve_runtime(o.runtime);
   const auto ckpts = load_for_inference(o.checkpoints, rt);
+  // Where the results go is checked before the evaluation runs.
+  const fs::path out =
+      o.output_dir.empty() ? fs::path(o.checkpoints[0]).parent_path() : fs::path(o.output_dir);
+  if (rt.group->rank() == 0)
+    ensure_writable_dir(out, o.output_dir.empty() ? "--checkpoint's folder" : "--output-dir");
 
   // A DICOM tree has no official split: "valid" scores all of it, "heldout" indexes it as
   // train and takes the checkpoint's held-out patients.
@@ -135,8 +140,6 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   if (group.rank() != 0) return r;  // one writer
   const eval::Summary s = eval::summarize(images, run, {rule, o.bootstrap, o.seed});
 
-  const fs::path out =
-      o.output_dir.empty() ? fs::path(o.checkpoints[0]).parent_path() : fs::path(o.output_dir);
   write_file_atomic(out / "metrics.json", s.metrics_json + "\n");
   write_file_atomic(out / "predictions_images.csv", s.images_csv);
   write_file_atomic(out / "predictions_studies.csv", s.studies_csv);

@@ -11,6 +11,7 @@
 #include "mura/data/loader.h"
 #include "mura/explain/render.h"
 #include "mura/models/inference.h"
+#include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
 #include "mura/util/precision.h"
 #include "mura/util/strings.h"
@@ -118,7 +119,7 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
 
   result.images.resize(inputs.size());
   std::map<std::string, int> stems;
-  if (!o.gradcam_dir.empty()) fs::create_directories(o.gradcam_dir);
+  if (!o.gradcam_dir.empty()) ensure_writable_dir(o.gradcam_dir, "--output-dir");
   // On a CPU the model and the decoders compete for the same cores: decode a chunk of images
   // with every core, then run the model on it with every core, instead of interleaving the
   // two (LibTorch's threads wait for each other whenever a decoder takes one's core). On

@@ -502,6 +502,10 @@ std::string Service::describe() const {
          (o.token.empty() ? "no token" : "bearer token required") + ")";
 }
 
+std::string Service::handle_raw(std::string_view request) {
+  return impl_->http->handle_raw(request);
+}
+
 void Service::serve() {
   if (!impl_->stopping) impl_->ready = true;
   impl_->http->listen();

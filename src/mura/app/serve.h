@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mura/explain/gradcam.h"
@@ -51,6 +52,9 @@ class Service {
   int port() const;
   void serve();
   void stop();
+  /// One raw HTTP request through the service's HTTP edge and routes, without a socket
+  /// (serve::HttpServer::handle_raw); the batcher answers as for any request. For fuzzing.
+  std::string handle_raw(std::string_view request);
   /// "http://127.0.0.1:8080/" (IPv6 hosts in brackets).
   std::string url() const;
   /// url() and what runs behind it, for the start-up banner.

@@ -7,6 +7,7 @@
 
 #include "mura/eval/aggregate.h"
 #include "mura/train/metrics_log.h"
+#include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
 
 namespace mura::app {
@@ -68,10 +69,18 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
   o.val_source = train::val_source_names().canonical(o.val_source);
   const Runtime rt = resolve_runtime(o.runtime);
   const bool writer = rt.group->rank() == 0;  // one writer: rank 0 (checkpoints are too)
-  if (o.resume_last && o.load_checkpoint.empty() &&
-      fs::exists(fs::path(o.output_dir) / "last.ckpt")) {
-    o.load_checkpoint = (fs::path(o.output_dir) / "last.ckpt").string();
-    sink.info("restarted: resuming from " + o.load_checkpoint);
+  // A folder that cannot take the checkpoints is found now, not after the first epoch.
+  if (writer) ensure_writable_dir(o.output_dir, "--output-dir");
+  if (o.resume_last && o.load_checkpoint.empty()) {
+    if (fs::exists(fs::path(o.output_dir) / "last.ckpt")) {
+      o.load_checkpoint = (fs::path(o.output_dir) / "last.ckpt").string();
+      sink.info("restarted: resuming from " + o.load_checkpoint);
+    } else {
+      // killed before its first last.ckpt (perhaps after that epoch's log or best.ckpt):
+      // nothing to resume, so the restarted run starts over in the same folder
+      o.overwrite = true;
+      sink.info("restarted: no last.ckpt yet in " + o.output_dir + ", starting over");
+    }
   }
 
   train::ModelSetup setup = train::build_model(o, rt, sink);
@@ -80,7 +89,6 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
   train::Session session = train::make_session(o, setup, loaders, rt);
 
   const fs::path out_dir(o.output_dir);
-  if (writer) fs::create_directories(out_dir);
   const fs::path best_path = o.checkpoint.empty() ? out_dir / "best.ckpt" : fs::path(o.checkpoint);
   const fs::path last_path = out_dir / "last.ckpt";
   if (o.load_checkpoint.empty() && !o.overwrite) {
@@ -114,6 +122,8 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         sink.info(line);
       }
+      for (auto* l : {loaders.train.get(), loaders.val.get()})
+        if (const std::string w = l->take_cache_warning(); !w.empty()) sink.warn(w);
     }
     const train::EpochOutcome trained =
         train::train_epoch(o, setup, loaders, session, rt, epoch, sink);
@@ -150,11 +160,15 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
     }
     const double next_lr = session.scheduler->step(epoch + 1, m);
     train::set_learning_rate(*session.optimizer, next_lr);
+    // The log first, then the checkpoints: a kill between them leaves a row for an epoch
+    // whose checkpoint was not written, which a resume drops (previous_rows) and redoes. The
+    // other order lost the row of an epoch whose checkpoint was written (found by the kill
+    // test: epochs 1, 3 in the log).
+    rows.push_back(train::epoch_row(r));
+    if (writer) train::write_metrics_log(out_dir, rows);
     if (r.best)
       train::save_training_checkpoint(best_path.string(), o, setup, session, rt, epoch + 1, 0);
     train::save_training_checkpoint(last_path.string(), o, setup, session, rt, epoch + 1, 0);
-    rows.push_back(train::epoch_row(r));
-    if (writer) train::write_metrics_log(out_dir, rows);
     result.history.push_back(r);
     sink.epoch(epoch_event(r, o.epochs));
     if (trained.hit_max_steps) break;

@@ -4,7 +4,10 @@
 #include <gdcmFile.h>
 #include <gdcmImage.h>
 #include <gdcmImageReader.h>
+#include <gdcmJPEGCodec.h>
+#include <gdcmPVRGCodec.h>
 #include <gdcmReader.h>
+#include <gdcmSequenceOfFragments.h>
 #include <gdcmSequenceOfItems.h>
 #include <gdcmTrace.h>
 
@@ -14,10 +17,14 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <streambuf>
 #include <vector>
 
+#include "mura/data/dicom_j2k.h"
 #include "mura/data/dicom_pipeline.h"
+#include "mura/data/dicom_scan.h"
+#include "mura/data/gdcm_guard.h"
 #include "mura/util/error.h"
 #include "mura/util/strings.h"
 
@@ -348,7 +355,10 @@ std::unique_ptr<gdcm::Reader> parse_header(std::istream& in, const std::string& 
   auto reader = std::make_unique<gdcm::Reader>();
   reader->SetStream(in);
   // Stops before Pixel Data: its value is never read here.
-  if (!reader->ReadUpToTag(kPixelData, {kPixelData}) && reader->GetFile().GetDataSet().IsEmpty())
+  const std::set<gdcm::Tag> skip{kPixelData};
+  bool read = false;
+  guard_gdcm(name, [&] { read = reader->ReadUpToTag(kPixelData, skip); });
+  if (!read && reader->GetFile().GetDataSet().IsEmpty())
     fail(name, "not a readable DICOM file (no valid data set)");
   return reader;
 }
@@ -458,7 +468,8 @@ DicomInfo read_dicom_info(const std::filesystem::path& file, const DecodeOptions
   if (!looks_like_dicom(std::string_view(head, static_cast<std::size_t>(in.gcount()))))
     fail(name, "not a DICOM file (no DICM prefix and no DICOM data set at the start)");
   in.clear();
-  in.seekg(0);
+  in.seekg(0, std::ios::end);
+  check_dicom_structure(in, static_cast<std::uint64_t>(in.tellg()), name, /*header_only=*/true);
   auto reader = parse_header(in, name);
   DicomInfo info;
   inspect(reader->GetFile(), name, options, info);
@@ -478,10 +489,54 @@ DicomInfo read_dicom_info(const std::filesystem::path& file, const DecodeOptions
   return info;
 }
 
+namespace {
+
+/// For the JPEG transfer syntaxes, the check GDCM's ImageReader makes of the first
+/// fragment's JPEG header (Bitmap::TryJPEGCodec's short path), made first: when GDCM's JPEG
+/// codec fails there, ImageReader goes on to its PVRG codec, which writes the data to a
+/// tempnam() file and runs /usr/bin/pvrg-jpeg through system() (Debian installs it). Found
+/// by fuzzing (tempnam's leak). A file whose JPEG header GDCM cannot read is refused here.
+void refuse_unreadable_jpeg(std::string_view bytes, const gdcm::TransferSyntax& ts,
+                            const std::string& name) {
+  if (!gdcm::PVRGCodec().CanDecode(ts)) return;
+  MemoryBuf buf(bytes);
+  std::istream in(&buf);
+  gdcm::Reader reader;
+  reader.SetStream(in);
+  bool read = false;
+  guard_gdcm(name, [&] { read = reader.Read(); });
+  const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
+  const gdcm::SequenceOfFragments* sf = read && ds.FindDataElement(kPixelData)
+                                            ? ds.GetDataElement(kPixelData).GetSequenceOfFragments()
+                                            : nullptr;
+  const gdcm::ByteValue* first =
+      sf && sf->GetNumberOfFragments() > 0 ? sf->GetFragment(0).GetByteValue() : nullptr;
+  if (!first) fail(name, "JPEG Pixel Data (7FE0,0010) without a readable first fragment");
+  const Binary bin;
+  const auto u = [&](std::uint16_t e) { return bin.us(ds, tag(0x0028, e)).value_or(0); };
+  gdcm::JPEGCodec codec;
+  codec.SetPixelFormat(gdcm::PixelFormat(u(0x0002), u(0x0100), u(0x0101), u(0x0102), u(0x0103)));
+  std::stringstream ss;
+  ss.write(first->GetPointer(), first->GetLength());
+  gdcm::TransferSyntax ts2;
+  bool header = false;
+  guard_gdcm(name, [&] { header = codec.GetHeaderInfo(ss, ts2); });
+  if (!header)
+    fail(name, "the JPEG data in Pixel Data (7FE0,0010) is damaged (no readable header)");
+}
+
+}  // namespace
+
 cv::Mat decode_dicom(std::string_view bytes, const std::string& name,
                      const DecodeOptions& options) {
   if (!looks_like_dicom(bytes))
     fail(name, "not a DICOM file (no DICM prefix and no DICOM data set at the start)");
+  // 0. The element structure (dicom_scan.h): nothing GDCM would over-allocate or abort on.
+  {
+    MemoryBuf buf(bytes);
+    std::istream in(&buf);
+    check_dicom_structure(in, bytes.size(), name, /*header_only=*/false);
+  }
   // 1. The header alone: refuse what cannot or should not be decoded before decoding.
   DicomInfo info;
   {
@@ -489,8 +544,10 @@ cv::Mat decode_dicom(std::string_view bytes, const std::string& name,
     std::istream in(&buf);
     auto reader = parse_header(in, name);
     inspect(reader->GetFile(), name, options, info);
-    if (info.kind == DicomInfo::Kind::Image)
+    if (info.kind == DicomInfo::Kind::Image) {
       check_pixel_extent(*reader, bytes, bytes.size(), info, name);
+      refuse_unreadable_jpeg(bytes, reader->GetFile().GetHeader().GetDataSetTransferSyntax(), name);
+    }
   }
   if (info.kind != DicomInfo::Kind::Image) fail(name, info.reason);
 
@@ -499,7 +556,9 @@ cv::Mat decode_dicom(std::string_view bytes, const std::string& name,
   std::istream in(&buf);
   gdcm::ImageReader reader;
   reader.SetStream(in);
-  if (!reader.Read()) {
+  bool read = false;
+  guard_gdcm(name, [&] { read = reader.Read(); });
+  if (!read) {
     const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
     if (!ds.FindDataElement(kPixelData))
       fail(name, "no Pixel Data (7FE0,0010) (truncated file or no image)");
@@ -532,9 +591,45 @@ cv::Mat decode_dicom(std::string_view bytes, const std::string& name,
   std::vector<char> pixels_buf;
   const char* pixel_bytes = direct ? raw->GetPointer() : nullptr;
   std::size_t pixel_size = raw_need;
-  if (!direct) {
+  if (!direct &&
+      (ts == gdcm::TransferSyntax::JPEG2000Lossless || ts == gdcm::TransferSyntax::JPEG2000 ||
+       ts == gdcm::TransferSyntax::JPEG2000Part2Lossless ||
+       ts == gdcm::TransferSyntax::JPEG2000Part2)) {
+    pixels_buf = decode_j2k_pixels(const_cast<gdcm::Image&>(image), name);  // dicom_j2k.h
+    pixel_bytes = pixels_buf.data();
+    pixel_size = pixels_buf.size();
+  } else if (!direct && gdcm::PVRGCodec().CanDecode(ts)) {
+    // JPEG (baseline, extended, lossless) through GDCM's JPEG codec only, as its
+    // Bitmap::TryJPEGCodec does: when that codec fails, image.GetBuffer would go on to its
+    // PVRG codec, which writes temporary files and runs an external decoder program
+    // (fuzzing found it: tempnam in GDCM, reached by a damaged JPEG upload).
+    gdcm::JPEGCodec codec;
+    codec.SetNumberOfDimensions(image.GetNumberOfDimensions());
+    codec.SetDimensions(image.GetDimensions());
+    codec.SetPlanarConfiguration(image.GetPlanarConfiguration());
+    codec.SetPhotometricInterpretation(image.GetPhotometricInterpretation());
+    codec.SetPixelFormat(image.GetPixelFormat());
+    codec.SetNeedOverlayCleanup(image.AreOverlaysInPixelData());
+    gdcm::DataElement out;
+    const std::size_t len = image.GetBufferLength();
+    const gdcm::ByteValue* bv = nullptr;
+    bool decoded = false;
+    guard_gdcm(name, [&] { decoded = codec.Decode(image.GetDataElement(), out); });
+    if (!decoded || !(bv = out.GetByteValue()) || bv->GetLength() < len || len == 0)
+      fail(name, "Pixel Data (7FE0,0010) could not be decoded (truncated or corrupt " +
+                     std::string(gdcm::TransferSyntax::GetTSString(ts)) + " data)");
+    // the codestream's pixel format wins (12-bit JPEG in 16 bits allocated), as in GDCM
+    if (codec.GetPixelFormat() != image.GetPixelFormat())
+      const_cast<gdcm::Image&>(image).SetPixelFormat(codec.GetPixelFormat());
+    pixels_buf.assign(bv->GetPointer(), bv->GetPointer() + len);
+    pixel_bytes = pixels_buf.data();
+    pixel_size = pixels_buf.size();
+  } else if (!direct) {
     pixels_buf.resize(image.GetBufferLength());
-    if (pixels_buf.empty() || !image.GetBuffer(pixels_buf.data()))
+    bool decoded = false;
+    if (!pixels_buf.empty())
+      guard_gdcm(name, [&] { decoded = image.GetBuffer(pixels_buf.data()); });
+    if (!decoded)
       fail(name, "Pixel Data (7FE0,0010) could not be decoded (truncated or corrupt " +
                      std::string(gdcm::TransferSyntax::GetTSString(ts)) + " data)");
     pixel_bytes = pixels_buf.data();

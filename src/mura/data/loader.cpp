@@ -6,6 +6,7 @@
 #include <fstream>
 #include <opencv2/core.hpp>
 #include <thread>
+#include <utility>
 
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
@@ -331,8 +332,23 @@ void Loader::load_disk_cache() {
   cache_saved_ = true;
 }
 
+std::string Loader::take_cache_warning() {
+  std::lock_guard<std::mutex> lock(cache_warning_mutex_);
+  return std::exchange(cache_warning_, std::string());
+}
+
 void Loader::save_disk_cache() {
   const fs::path file = cache_file();
+  cache_saved_ = true;  // tried once per run, whatever happens
+  try {
+    write_disk_cache(file);
+  } catch (const Error& e) {
+    std::lock_guard<std::mutex> lock(cache_warning_mutex_);
+    cache_warning_ = std::string("image cache not saved (the run goes on without it): ") + e.what();
+  }
+}
+
+void Loader::write_disk_cache(const fs::path& file) {
   write_file_atomic(file, [&](std::ostream& out) {
     const std::uint32_t version = kCacheFormatVersion;
     const auto size = static_cast<std::uint32_t>(options_.transform.size);
@@ -344,7 +360,6 @@ void Loader::save_disk_cache() {
     out.write(reinterpret_cast<const char*>(cache_.data()),
               static_cast<std::streamsize>(cache_.size()));
   });
-  cache_saved_ = true;
 }
 
 }  // namespace mura::data

@@ -126,6 +126,10 @@ class Loader {
   bool cache_complete() const { return cache_filled_.load() == samples_.size(); }
   /// The disk cache file for these samples and options.
   std::filesystem::path cache_file() const;
+  /// Why the disk cache could not be saved (a full disk, a read-only --cache-dir), once;
+  /// "" otherwise. A cache is an optimisation: the run goes on from memory, and the caller
+  /// reports this as a warning.
+  std::string take_cache_warning();
 
  private:
   struct Slot {
@@ -137,6 +141,9 @@ class Loader {
   void worker_loop();
   void load_disk_cache();
   void save_disk_cache();
+  void write_disk_cache(const std::filesystem::path& file);
+  std::mutex cache_warning_mutex_;
+  std::string cache_warning_;
   std::vector<std::size_t> batch_members(std::size_t k) const;  ///< this shard's share
   std::size_t global_batch_size(std::size_t k) const;
 

@@ -16,4 +16,16 @@ std::string canonical_architecture(const std::string& name);
 /// A new model with torchvision's random init and a head of `num_outputs` logits.
 std::shared_ptr<ClassifierImpl> create_model(const std::string& name, int64_t num_outputs = 1);
 
+/// One parameter or buffer of a model, as its state dict names it.
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  c10::ScalarType dtype;
+  bool buffer;
+};
+/// What create_model(name, num_outputs) holds: its parameters, then its buffers, in the
+/// order named_parameters()/named_buffers() give them. Built once per (architecture,
+/// outputs) and cached, so a reader can check a file against it before building a model.
+const std::vector<TensorSpec>& tensor_specs(const std::string& name, int64_t num_outputs);
+
 }  // namespace mura::models

@@ -51,7 +51,7 @@ json read_metrics_json(const fs::path& file) {
   json j;
   try {
     j = json::parse(read_file(file));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, out_of_range (1e999)
     throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw Error(file.string() + ": expected a JSON object");

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -91,9 +92,54 @@ bool equal_constant_time(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+/// One connection's bytes in memory: what handle_raw() feeds to httplib's request processing
+/// (the same code a socket's bytes go through), with the answer collected.
+class MemoryStream : public httplib::Stream {
+ public:
+  explicit MemoryStream(std::string_view in) : in_(in) {}
+  bool is_readable() const override { return true; }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const size_t n = std::min(size, in_.size() - at_);
+    std::memcpy(ptr, in_.data() + at_, n);
+    at_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    out_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 40000;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 8080;
+  }
+  socket_t socket() const override { return INVALID_SOCKET; }
+  std::string& out() { return out_; }
+
+ private:
+  std::string_view in_;
+  size_t at_ = 0;
+  std::string out_;
+};
+
+/// httplib's Server with its protected per-request entry point opened to handle_raw().
+class InProcessServer : public httplib::Server {
+ public:
+  std::string handle(std::string_view bytes) {
+    MemoryStream stream(bytes);
+    bool closed = false;
+    process_request(stream, true, closed, nullptr);
+    return std::move(stream.out());
+  }
+};
+
 struct HttpServer::Impl {
   HttpOptions options;
-  httplib::Server server;
+  InProcessServer server;
   std::vector<Route> routes;
   std::function<void(const AccessRecord&)> access;
   std::function<void(const std::string&)> exception_log;
@@ -284,6 +330,10 @@ int HttpServer::bind() {
     throw Error("--port: cannot listen on " + o.host + ":" + std::to_string(o.port) +
                 " (in use, or --host is not an address of this machine)");
   return o.port;
+}
+
+std::string HttpServer::handle_raw(std::string_view request) {
+  return impl_->server.handle(request);
 }
 
 void HttpServer::listen() {

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -97,6 +98,10 @@ class HttpServer {
   void listen();
   /// Closes the listener (from any thread); in-flight requests complete.
   void stop();
+  /// One request given as the bytes a client would send (request line, headers, body),
+  /// answered through the same parsing, checks, routes and logs as a socket's, without a
+  /// socket; returns the bytes of the response. For the fuzz harness and tests.
+  std::string handle_raw(std::string_view request);
 
  private:
   struct Impl;

@@ -60,6 +60,9 @@ InferRequest parse_infer_request(const std::string& body, std::size_t max_elemen
     j = json::parse(body);
   } catch (const json::parse_error& e) {
     throw Error("the body is not JSON (byte " + std::to_string(e.byte) + ")");
+  } catch (const json::exception&) {
+    // e.g. out_of_range 406: a number beyond a double (1e999)
+    throw Error("the body is not JSON mura can read (a number out of range)");
   }
   if (!j.is_object()) throw Error("the body must be a JSON object with \"inputs\"");
   InferRequest r;

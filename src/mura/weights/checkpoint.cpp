@@ -3,7 +3,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -11,6 +14,7 @@
 #include "mura/models/registry.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
+#include "mura/weights/zip_reader.h"
 
 namespace mura::weights {
 namespace fs = std::filesystem;
@@ -44,7 +48,38 @@ ModelSpec spec_from(const json& j) {
   s.mean = j.at("mean").get<std::array<float, 3>>();
   s.std = j.at("std").get<std::array<float, 3>>();
   s.threshold = j.at("threshold").get<double>();
+  if (s.image_size < 8 || s.image_size > 8192)
+    throw Error("spec.image_size " + std::to_string(s.image_size) + " is not 8 to 8192");
+  for (float v : s.std)
+    if (!(v > 0) || !std::isfinite(v)) throw Error("spec.std holds a value that is not > 0");
+  for (float v : s.mean)
+    if (!std::isfinite(v)) throw Error("spec.mean holds a value that is not finite");
+  if (!(s.threshold >= 0 && s.threshold <= 1)) throw Error("spec.threshold is not in [0, 1]");
   return s;
+}
+
+/// The first line of a foreign message, printable characters only (it may quote the file).
+std::string first_line(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n' || out.size() >= 200) break;
+    out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+  }
+  return out;
+}
+
+/// Inside a catch: mura's errors and out-of-memory as they are; a foreign exception of
+/// LibTorch's archive reader (c10::Error, TorchScript's ErrorReport) as "damaged checkpoint".
+[[noreturn]] void rethrow_as_damaged(const std::string& name) {
+  try {
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(name + ": damaged checkpoint (" + first_line(e.what()) + ")");
+  }
 }
 
 torch::Tensor bytes_tensor(const std::string& s) {
@@ -109,7 +144,19 @@ void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::Classi
     archive.write("optimizer", bytes_tensor(bytes.str()));
   }
   if (save_rng) archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
-  write_file_atomic(path, [&](std::ostream& out) { archive.save_to(out); });
+  write_file_atomic(path, [&](std::ostream& out) {
+    // Through a writer that always reports every byte taken: LibTorch's zip writer checks
+    // its position after each record and, on a short write (a full disk), throws from its
+    // destructor, which ends the process (std::terminate; found by fault injection). The
+    // stream's own state, with the errno of its first failure, tells write_file_atomic.
+    int first_errno = 0;
+    archive.save_to([&](const void* data, std::size_t n) -> std::size_t {
+      if (out && !out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n)))
+        first_errno = errno;
+      return n;
+    });
+    if (first_errno != 0) errno = first_errno;
+  });
 }
 
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
@@ -122,12 +169,34 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
                         ? "; it looks like a legacy torch.save file: use mura convert-weights"
                         : "") +
         ")");
+  {
+    // The zip container first, with every stored record's CRC-32 (the deflated code/
+    // records are left to LibTorch), in mura's own bounds-checked reader (the .pth one): a
+    // damaged file is refused here, naming it, before LibTorch's archive reader (which
+    // compiles the archive's TorchScript) sees it.
+    const detail::Source src{name};
+    std::vector<std::string> order;
+    try {
+      const auto records = detail::read_zip(src, bytes, order, /*allow_compressed=*/true);
+      for (const auto& record : order) detail::checked(src, record, records.at(record));
+    } catch (const detail::ParseError& e) {
+      std::string what = e.what();
+      if (what.rfind(name + ": ", 0) == 0) what.erase(0, name.size() + 2);
+      throw Error(name + ": truncated or damaged checkpoint (" + what + ")");
+    }
+  }
   torch::serialize::InputArchive archive;
   try {
     std::istringstream in(bytes);
     archive.load_from(in, torch::kCPU);
   } catch (const c10::Error& e) {
-    throw Error(name + ": truncated or damaged checkpoint (" + e.what_without_backtrace() + ")");
+    throw Error(name + ": truncated or damaged checkpoint (" +
+                first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    // e.g. TorchScript's ErrorReport for a damaged code/ record (found by fuzzing)
+    throw Error(name + ": truncated or damaged checkpoint (" + first_line(e.what()) + ")");
   }
   c10::IValue version;
   if (!archive.try_read("mura_format_version", version) || !version.isInt())
@@ -175,31 +244,53 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
   } catch (const Error& e) {
     throw Error(name + ": damaged checkpoint (" + e.what() + ")");
   }
+  // Every tensor is read and checked (present, shape, dtype) against what the architecture
+  // holds before the model is built: a damaged file is refused without allocating a model.
+  const std::vector<models::TensorSpec>* specs = nullptr;
   try {
-    ck.model = models::create_model(ck.spec.arch, ck.spec.num_outputs);
+    specs = &models::tensor_specs(ck.spec.arch, ck.spec.num_outputs);
   } catch (const Error& e) {
     throw Error(name + ": " + e.what());
   }
-  torch::serialize::InputArchive weights;
-  if (!archive.try_read("model", weights))
-    throw Error(name + ": damaged checkpoint (no model weights)");
+  std::vector<torch::Tensor> values;
+  try {
+    torch::serialize::InputArchive weights;
+    if (!archive.try_read("model", weights))
+      throw Error(name + ": damaged checkpoint (no model weights)");
+    for (const auto& s : *specs) {
+      torch::Tensor t;
+      if (!weights.try_read(s.name, t, s.buffer))
+        throw Error(name + ": damaged checkpoint (tensor '" + s.name + "' missing)");
+      if (t.sizes() != c10::IntArrayRef(s.shape))
+        throw Error(name + ": damaged checkpoint (tensor '" + s.name + "' has the wrong shape)");
+      if (t.scalar_type() != s.dtype)
+        throw Error(name + ": damaged checkpoint (tensor '" + s.name + "' has the wrong dtype)");
+      values.push_back(std::move(t));
+    }
+  } catch (...) {
+    rethrow_as_damaged(name);
+  }
+  ck.model = models::create_model(ck.spec.arch, ck.spec.num_outputs);
   {
     torch::NoGradGuard no_grad;
-    auto load_into = [&](const std::string& key, torch::Tensor& target, bool buffer) {
-      torch::Tensor t;
-      if (!weights.try_read(key, t, buffer))
-        throw Error(name + ": damaged checkpoint (tensor '" + key + "' missing)");
-      if (t.sizes() != target.sizes())
-        throw Error(name + ": damaged checkpoint (tensor '" + key + "' has the wrong shape)");
-      target.copy_(t);
-    };
-    for (auto& p : ck.model->named_parameters()) load_into(p.key(), p.value(), false);
-    for (auto& b : ck.model->named_buffers()) load_into(b.key(), b.value(), true);
+    std::size_t i = 0;
+    for (auto& p : ck.model->named_parameters()) p.value().copy_(values[i++]);
+    for (auto& b : ck.model->named_buffers()) b.value().copy_(values[i++]);
   }
   ck.model->to(device);
   torch::Tensor opt;
-  if (archive.try_read("optimizer", opt)) ck.optimizer_state = tensor_bytes(opt);
-  archive.try_read("rng", ck.rng_state);
+  try {
+    if (archive.try_read("optimizer", opt)) {
+      if (opt.scalar_type() != torch::kUInt8 || opt.dim() != 1)
+        throw Error(name + ": damaged checkpoint (optimizer record is not bytes)");
+      ck.optimizer_state = tensor_bytes(opt);
+    }
+    if (archive.try_read("rng", ck.rng_state) &&
+        (ck.rng_state.scalar_type() != torch::kUInt8 || ck.rng_state.dim() != 1))
+      throw Error(name + ": damaged checkpoint (rng record is not bytes)");
+  } catch (...) {
+    rethrow_as_damaged(name);
+  }
   return ck;
 }
 
@@ -207,8 +298,14 @@ void restore_optimizer(const Checkpoint& ckpt, torch::optim::Optimizer& optimize
   if (ckpt.optimizer_state.empty()) throw Error("the checkpoint holds no optimizer state");
   torch::serialize::InputArchive archive;
   std::istringstream in(ckpt.optimizer_state);
-  archive.load_from(in);
-  optimizer.load(archive);
+  try {
+    archive.load_from(in);
+    optimizer.load(archive);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("the checkpoint's optimizer state is damaged (" + first_line(e.what()) + ")");
+  }
 }
 
 }  // namespace mura::weights

@@ -4,6 +4,8 @@
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/torch.h>
 
+#include <sstream>
+
 #include "mura/models/registry.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
@@ -72,7 +74,11 @@ void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out
                 e.what_without_backtrace());
   }
 
-  write_file_atomic(out, [&](std::ostream& os) { module.save(os); });
+  // Into memory first: LibTorch's zip writer throws from its destructor on a short write (a
+  // full disk), which would end the process; write_file_atomic then reports the disk's error.
+  std::ostringstream bytes;
+  module.save(bytes);
+  write_file_atomic(out, bytes.str());
 }
 
 }  // namespace mura::weights

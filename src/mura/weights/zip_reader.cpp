@@ -40,7 +40,8 @@ constexpr std::uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSi
 }  // namespace
 
 std::unordered_map<std::string, ZipRecord> read_zip(const Source& src, std::string_view z,
-                                                    std::vector<std::string>& order) {
+                                                    std::vector<std::string>& order,
+                                                    bool allow_compressed) {
   const std::size_t n = z.size();
   auto corrupt = [&](const std::string& why) { src.fail("corrupt zip archive: " + why); };
   // End of central directory: the last 22 bytes plus a comment of at most 64 KiB.
@@ -109,10 +110,12 @@ std::unordered_map<std::string, ZipRecord> read_zip(const Source& src, std::stri
     }
     p += 46 + name_len + extra_len + comment_len;
     if (flags & 1) src.fail("zip record " + quote(name) + " is encrypted");
-    if (method != 0)
+    const bool compressed = method != 0;
+    if (compressed && !allow_compressed)
       src.fail("zip record " + quote(name) + " is compressed (method " + std::to_string(method) +
                "); torch.save writes stored records only");
-    if (csize != usize) corrupt("stored record " + quote(name) + " with two sizes");
+    if (!compressed && csize != usize) corrupt("stored record " + quote(name) + " with two sizes");
+    if (compressed) usize = csize;  // its bytes in the file
     if (offset > n || n - offset < 30)
       src.truncated("zip record " + quote(name) + " lies past the end of the file");
     const char* l = z.data() + offset;
@@ -122,13 +125,14 @@ std::unordered_map<std::string, ZipRecord> read_zip(const Source& src, std::stri
       src.truncated("zip record " + quote(name) + " lies past the end of the file");
     if (!records.count(name)) order.push_back(name);
     records[name] = {
-        z.substr(static_cast<std::size_t>(data_offset), static_cast<std::size_t>(usize)), crc};
+        z.substr(static_cast<std::size_t>(data_offset), static_cast<std::size_t>(usize)), crc,
+        compressed};
   }
   return records;
 }
 
 std::string_view checked(const Source& src, const std::string& name, const ZipRecord& r) {
-  if (crc32(r.data.data(), r.data.size()) != r.crc)
+  if (!r.compressed && crc32(r.data.data(), r.data.size()) != r.crc)
     src.fail("zip record " + quote(name) + " fails its CRC-32 check (the file is damaged)");
   return r.data;
 }
