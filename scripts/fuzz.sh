@@ -48,8 +48,12 @@ dict_for() {
   esac
 }
 
+# The short run keeps its findings apart, emptied each time (a campaign's stay until handled).
+FINDINGS="$BUILD/findings"
+[ -n "${FUZZ_RUNS:-}" ] && FINDINGS="$BUILD/smoke-findings" && rm -rf "$FINDINGS"
+
 run_one() {
-  local h=$1 corpus="$BUILD/corpus/$1" findings="$BUILD/findings/$1" log="$BUILD/logs/$1.log"
+  local h=$1 corpus="$BUILD/corpus/$1" findings="$FINDINGS/$1" log="$BUILD/logs/$1.log"
   mkdir -p "$corpus" "$findings" "$(dirname "$log")"
   local dict
   dict=$(dict_for "$h")
@@ -79,7 +83,7 @@ run_one() {
     "$BUILD/mura_fuzz_$h" "${args[@]}" "${inputs[@]}" > "$log" 2>&1 || true
 }
 export -f run_one dict_for
-export BUILD SECONDS_PER seeds FUZZ_SEED FUZZ_RUNS ${!FUZZ_SECONDS_*}
+export BUILD FINDINGS SECONDS_PER seeds FUZZ_SEED FUZZ_RUNS ${!FUZZ_SECONDS_*}
 
 echo "fuzz: $(echo $HARNESSES | wc -w) harnesses x ${FUZZ_RUNS:+$FUZZ_RUNS runs, at most }${SECONDS_PER} s, ${JOBS} at a time"
 printf '%s\n' $HARNESSES | xargs -P "$JOBS" -I{} bash -c 'run_one {}'
@@ -95,12 +99,12 @@ for h in $HARNESSES; do
   ft=$(echo "$line" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
   corp=$(echo "$line" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
   secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
-  found=$(find "$BUILD/findings/$h" -type f | wc -l)
+  found=$(find "$FINDINGS/$h" -type f | wc -l)
   rate=$([ -n "$execs" ] && [ -n "$secs" ] && [ "$secs" -gt 0 ] && echo $((execs / secs)) || echo "-")
   printf '%-14s %12s %9s %7s %8s %7s %9s\n' "$h" "${execs:-?}" "$rate" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$found"
   if [ -z "$execs" ] || [ "$found" -gt 0 ]; then
     status=1
-    echo "fuzz: $h: $( [ -z "$execs" ] && echo "did not finish its run" || echo "$found finding(s) in $BUILD/findings/$h")"
+    echo "fuzz: $h: $( [ -z "$execs" ] && echo "did not finish its run" || echo "$found finding(s) in $FINDINGS/$h")"
     grep -E "ERROR: |FINDING|runtime error|==ERROR|SUMMARY" "$log" | head -5 | sed 's/^/    /'
   fi
   total=$((total + ${execs:-0}))

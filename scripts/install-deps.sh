@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config clang-format
+  # ccache: a fresh clone (CI) reuses the objects an earlier clone compiled (CMakeLists.txt)
+  ccache
   # the fuzz harnesses (`make fuzz`): clang with libFuzzer, ASan and UBSan; zlib (DICOM deflate)
   clang libfuzzer-14-dev zlib1g-dev
   # libraries (each one used: CMakeLists.txt finds every one of them)
@@ -20,7 +22,7 @@ PACKAGES=(
   # headers; the tests launch with torchrun (python3-torch), the failure tests use procps
   libgloo-dev procps
   # test oracles and the benchmark peer (never runtime dependencies of mura)
-  python3 python3-torch python3-torchvision python3-sklearn python3-numpy python3-pil
+  python3 python3-torch python3-torchvision python3-sklearn python3-scipy python3-numpy python3-pil
   # DICOM references: pydicom (and its real test files), DCMTK's dcm2pnm, GDCM's gdcmconv
   python3-pydicom dcmtk libgdcm-tools
   # the service's load test and its Python peer (FastAPI + uvicorn)

@@ -1,10 +1,14 @@
 #include "test_util.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <stdexcept>
@@ -134,6 +138,39 @@ std::string error_message(const std::function<void()>& f) {
     return std::string("(not a mura::Error: ") + e.what() + ")";
   }
   return "(no error)";
+}
+
+namespace {
+/// What a shared fixture depends on: the mura executable and this test executable.
+std::string fixture_key() {
+  std::string key;
+  for (const fs::path& p : {fs::path(MURA_BINARY), fs::read_symlink("/proc/self/exe")}) {
+    std::error_code ec;
+    const auto t = fs::last_write_time(p, ec);
+    key += p.string() + " " + (ec ? "?" : std::to_string(t.time_since_epoch().count())) + "\n";
+  }
+  return key;
+}
+}  // namespace
+
+fs::path shared_fixture(const std::string& name, const std::function<void(const fs::path&)>& make) {
+  const fs::path root = fs::path(MURA_BINARY).parent_path() / "test-fixtures";
+  fs::create_directories(root);
+  const fs::path dir = root / name, stamp = root / (name + ".done");
+  const int lock = ::open((root / (name + ".lock")).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + name);
+  const std::string key = fixture_key();
+  std::string have;
+  if (std::ifstream f(stamp); f) have.assign(std::istreambuf_iterator<char>(f), {});
+  if (have != key || !fs::is_directory(dir)) {
+    fs::remove(stamp);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    make(dir);
+    if (!::testing::Test::HasFailure()) write_text(stamp, key);
+  }
+  ::close(lock);  // releases the flock
+  return dir;
 }
 
 fs::path shared_data(const std::string& name) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "test_paths.h"
+
 namespace mura::test {
 
 /// A fresh temporary folder, removed when the object goes away.
@@ -71,6 +73,17 @@ CommandResult run_mura(const std::string& args);
 /// "(not a mura::Error: ...)" for another exception, so that EXPECT_EQ with the exact
 /// expected message fails in either case.
 std::string error_message(const std::function<void()>& f);
+
+/// A folder that `make` fills once and every test process of this build then shares:
+/// CTest runs each test in a process of its own, so a suite's SetUpTestSuite that trains a
+/// model would otherwise train it again for every test. The folder is
+/// <build>/test-fixtures/<name>; it is made again (emptied first) when it is older than the
+/// mura executable or the test executable, or was left unfinished. Processes asking at the
+/// same time wait for the one making it (flock). `make` reports failures with ASSERT/EXPECT;
+/// after a failure the folder is not marked finished and the caller's test fails. Tests read
+/// it only: what they write goes to a TempDir of their own.
+std::filesystem::path shared_fixture(const std::string& name,
+                                     const std::function<void(const std::filesystem::path&)>& make);
 
 /// ../shared/data/<name>: the real radiographs beside the checkout (MURA_SHARED_DATA).
 std::filesystem::path shared_data(const std::string& name);

@@ -1,5 +1,7 @@
 // Precompiled header for the mura targets: LibTorch dominates compile time, so it is
-// parsed once per target instead of once per source file.
+// parsed once per target instead of once per source file. CMakeLists.txt reads the
+// `#include <...>` lines below (system headers only, so that the header and its .gch are the
+// same in every clone, which ccache needs).
 #pragma once
 #include <torch/torch.h>
 

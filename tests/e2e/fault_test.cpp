@@ -84,27 +84,35 @@ int64_t epoch_of(const fs::path& ckpt) {
 
 class Faults : public ::testing::Test {
  protected:
+  // The data, a 2-epoch run and its evaluation are made once for all of this suite's
+  // processes (test::shared_fixture) and only read; every test works on copies in dir_.
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r = run_mura("synth --output-dir " + q(data()) +
-                      " --patients 24 --seed 3 --min-size 48 --max-size 64");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    r = run_mura(train_args(base(), 2));
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    r = run_mura("evaluate --data-dir " + q(data()) + " --checkpoint " + q(base() / "best.ckpt") +
-                 " --split valid --bootstrap 0 --output-dir " + q(dir_->path() / "eval"));
-    ASSERT_EQ(r.exit_code, 0) << r.out;
+    fixture_ = new fs::path(test::shared_fixture("faults", [](const fs::path& d) {
+      auto r = run_mura("synth --output-dir " + q(d / "MURA-synth") +
+                        " --patients 24 --seed 3 --min-size 48 --max-size 64");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+      r = run_mura(train_args(d / "base", 2, {}, "", d / "MURA-synth"));
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+      r = run_mura("evaluate --data-dir " + q(d / "MURA-synth") + " --checkpoint " +
+                   q(d / "base" / "best.ckpt") + " --split valid --bootstrap 0 --output-dir " +
+                   q(d / "eval"));
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+    }));
   }
-  static void TearDownTestSuite() { delete dir_; }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete fixture_;
+  }
 
-  static fs::path data() { return dir_->path() / "MURA-synth"; }
-  static fs::path base() { return dir_->path() / "base"; }
-  static fs::path eval_dir() { return dir_->path() / "eval"; }
+  static fs::path data() { return *fixture_ / "MURA-synth"; }
+  static fs::path base() { return *fixture_ / "base"; }
+  static fs::path eval_dir() { return *fixture_ / "eval"; }
   /// A small training run (ResNet-18, 32 px, 4 per batch) into `out`; resumes when
   /// `resume` is given.
   static std::string train_args(const fs::path& out, int epochs, const fs::path& resume = {},
-                                const std::string& extra = "") {
-    return "train --data-dir " + q(data()) +
+                                const std::string& extra = "", const fs::path& data_dir = {}) {
+    return "train --data-dir " + q(data_dir.empty() ? data() : data_dir) +
            " --model resnet18 --img-size 32 --batch-size 8 --epochs " + std::to_string(epochs) +
            " --lr 1e-3 --scheduler none --val-source valid --workers 0 --threads 1 --no-progress "
            "--seed 5 --output-dir " +
@@ -118,8 +126,10 @@ class Faults : public ::testing::Test {
     return to;
   }
   static test::TempDir* dir_;
+  static fs::path* fixture_;
 };
 test::TempDir* Faults::dir_ = nullptr;
+fs::path* Faults::fixture_ = nullptr;
 
 TEST_F(Faults, DiskFullInTheMiddleOfACheckpointKeepsThePreviousOneAndResumes) {
   // Injects: ENOSPC on last.ckpt's file after 1 MB of it was written (epoch 3 of a resume).

@@ -18,28 +18,36 @@ using test::contains;
 
 class PredictCli : public ::testing::Test {
  protected:
+  // The data and a 1-epoch model are made once for all of this suite's processes
+  // (test::shared_fixture) and only read; what the tests write goes to dir_.
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
-    auto r = run_mura("synth --output-dir '" + data() +
-                      "' --patients 16 --seed 3 --min-size 64 --max-size 96");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    r = run_mura("train --data-dir '" + data() +
-                 "' --model resnet18 --img-size 32 --batch-size 8 --epochs 1 " +
-                 "--val-source valid --no-progress --output-dir '" +
-                 (dir_->path() / "run").string() + "'");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
+    fixture_ = new fs::path(test::shared_fixture("predict_cli", [](const fs::path& d) {
+      auto r = run_mura("synth --output-dir '" + (d / "MURA-synth").string() +
+                        "' --patients 16 --seed 3 --min-size 64 --max-size 96");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+      r = run_mura("train --data-dir '" + (d / "MURA-synth").string() +
+                   "' --model resnet18 --img-size 32 --batch-size 8 --epochs 1 " +
+                   "--val-source valid --no-progress --output-dir '" + (d / "run").string() + "'");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+    }));
   }
-  static void TearDownTestSuite() { delete dir_; }
-  static std::string data() { return (dir_->path() / "MURA-synth").string(); }
-  static std::string ckpt() { return (dir_->path() / "run/best.ckpt").string(); }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete fixture_;
+  }
+  static std::string data() { return (*fixture_ / "MURA-synth").string(); }
+  static std::string ckpt() { return (*fixture_ / "run/best.ckpt").string(); }
   static fs::path first_study() {
     for (const auto& e : fs::recursive_directory_iterator(fs::path(data()) / "valid"))
       if (e.is_directory() && e.path().filename().string().rfind("study", 0) == 0) return e.path();
     return {};
   }
   static test::TempDir* dir_;
+  static fs::path* fixture_;
 };
 test::TempDir* PredictCli::dir_ = nullptr;
+fs::path* PredictCli::fixture_ = nullptr;
 
 TEST_F(PredictCli, OneImageWithTheSeedsFlag) {
   const fs::path img = first_study() / "image1.png";

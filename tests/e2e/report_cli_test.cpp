@@ -88,35 +88,49 @@ std::vector<std::string> page_messages(const std::string& log) {
 
 class ReportCli : public ::testing::Test {
  protected:
+  // The data, the trained model and the evaluation are made once for all of this suite's
+  // processes (test::shared_fixture); what the tests write goes to scratch_.
   static void SetUpTestSuite() {
-    dir_ = new test::TempDir();
-    auto r = run_mura("synth --output-dir '" + data() +
-                      "' --patients 24 --seed 5 --min-size 64 --max-size 96");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    r = run_mura("train --data-dir '" + data() +
-                 "' --model resnet18 --img-size 32 --batch-size 8 --epochs 2 " +
-                 "--lr 1e-3 --val-source valid --no-progress --seed 2 --output-dir '" + run() +
-                 "'");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    evaluate_ = new test::CommandResult(run_mura(
-        "evaluate --data-dir '" + data() + "' --checkpoint '" + run() +
-        "/best.ckpt' --bootstrap 200 --output-dir '" + eval() + "' --report '" + html() + "'"));
+    scratch_ = new test::TempDir();
+    fixture_ = new fs::path(test::shared_fixture("report_cli", [](const fs::path& d) {
+      auto r = run_mura("synth --output-dir '" + (d / "MURA-synth").string() +
+                        "' --patients 24 --seed 5 --min-size 64 --max-size 96");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+      r = run_mura("train --data-dir '" + (d / "MURA-synth").string() +
+                   "' --model resnet18 --img-size 32 --batch-size 8 --epochs 2 " +
+                   "--lr 1e-3 --val-source valid --no-progress --seed 2 --output-dir '" +
+                   (d / "run").string() + "'");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+      r = run_mura("evaluate --data-dir '" + (d / "MURA-synth").string() + "' --checkpoint '" +
+                   (d / "run").string() + "/best.ckpt' --bootstrap 200 --output-dir '" +
+                   (d / "eval").string() + "' --report '" + (d / "eval/report.html").string() +
+                   "'");
+      test::write_text(d / "evaluate.out", r.out);
+      test::write_text(d / "evaluate.rc", std::to_string(r.exit_code));
+    }));
+    evaluate_ = fs::exists(*fixture_ / "evaluate.rc")
+                    ? new test::CommandResult{std::stoi(read_file(*fixture_ / "evaluate.rc")),
+                                              read_file(*fixture_ / "evaluate.out")}
+                    : new test::CommandResult{-1, "the shared fixture was not made"};
   }
   static void TearDownTestSuite() {
-    delete dir_;
+    delete scratch_;
+    delete fixture_;
     delete evaluate_;
   }
-  static std::string data() { return (dir_->path() / "MURA-synth").string(); }
-  static std::string run() { return (dir_->path() / "run").string(); }
-  static std::string eval() { return (dir_->path() / "eval").string(); }
-  static std::string html() { return (dir_->path() / "eval/report.html").string(); }
+  static std::string data() { return (*fixture_ / "MURA-synth").string(); }
+  static std::string run() { return (*fixture_ / "run").string(); }
+  static std::string eval() { return (*fixture_ / "eval").string(); }
+  static std::string html() { return (*fixture_ / "eval/report.html").string(); }
   static nlohmann::json metrics() {
     return nlohmann::json::parse(read_file(eval() + "/metrics.json"));
   }
-  static test::TempDir* dir_;
+  static test::TempDir* scratch_;
+  static fs::path* fixture_;
   static test::CommandResult* evaluate_;
 };
-test::TempDir* ReportCli::dir_ = nullptr;
+test::TempDir* ReportCli::scratch_ = nullptr;
+fs::path* ReportCli::fixture_ = nullptr;
 test::CommandResult* ReportCli::evaluate_ = nullptr;
 
 TEST_F(ReportCli, EvaluateWritesASmallSelfContainedReport) {
@@ -205,7 +219,7 @@ TEST_F(ReportCli, NumbersInTheRenderedPageAreThoseOfMetricsJson) {
 TEST_F(ReportCli, AScreenshotShowsThePage) {
   if (const auto why = chromium_absent(); !why.empty()) GTEST_SKIP() << why;
   ASSERT_EQ(evaluate_->exit_code, 0) << evaluate_->out;
-  const fs::path png = dir_->path() / "report.png";
+  const fs::path png = scratch_->path() / "report.png";
   const auto b = open_in_chromium(
       html(), "--hide-scrollbars --window-size=1280,2400 --screenshot='" + png.string() + "'");
   ASSERT_EQ(b.exit_code, 0) << b.log;
@@ -222,7 +236,7 @@ TEST_F(ReportCli, AScreenshotShowsThePage) {
 
 TEST_F(ReportCli, ReportCommandTakesItsOwnGallerySizeAndFindsTheTrainingLog) {
   ASSERT_EQ(evaluate_->exit_code, 0) << evaluate_->out;
-  const std::string out = eval() + "/small.html";
+  const std::string out = (scratch_->path() / "small.html").string();
   const auto r = run_mura("report --eval-dir '" + eval() + "' --out '" + out +
                           "' --gallery 1 --thumb-size 96");
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -247,9 +261,9 @@ TEST_F(ReportCli, ReportCommandTakesItsOwnGallerySizeAndFindsTheTrainingLog) {
 
 TEST_F(ReportCli, MissingImagesArePlaceholdersNotFailures) {
   ASSERT_EQ(evaluate_->exit_code, 0) << evaluate_->out;
-  const fs::path empty = dir_->path() / "empty-data";
+  const fs::path empty = scratch_->path() / "empty-data";
   fs::create_directories(empty);
-  const std::string out = eval() + "/missing.html";
+  const std::string out = (scratch_->path() / "missing.html").string();
   const auto r = run_mura("report --eval-dir '" + eval() + "' --data-dir '" + empty.string() +
                           "' --out '" + out + "' --gallery 2");
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -263,7 +277,7 @@ TEST_F(ReportCli, MissingImagesArePlaceholdersNotFailures) {
 
 TEST_F(ReportCli, BadInputsAreErrorsThatNameTheProblem) {
   ASSERT_EQ(evaluate_->exit_code, 0) << evaluate_->out;
-  const fs::path bad = dir_->path() / "bad-eval";
+  const fs::path bad = scratch_->path() / "bad-eval";
   fs::create_directories(bad);
   auto r = run_mura("report --eval-dir '" + bad.string() + "'");
   EXPECT_EQ(r.exit_code, 1);

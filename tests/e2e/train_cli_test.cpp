@@ -26,28 +26,39 @@ std::size_t lines_of(const fs::path& f) {
 
 class TrainCli : public ::testing::Test {
  protected:
+  // The data and the 2-epoch run are made once for all of this suite's processes
+  // (test::shared_fixture) and only read; what the tests write goes to scratch_.
   static void SetUpTestSuite() {
-    dir_ = new test::TempDir();
-    auto r = run_mura("synth --output-dir '" + data() +
-                      "' --patients 40 --seed 9 --min-size 64 --max-size 96");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    r = run_mura("train --data_dir '" + data() +
-                 "' --model resnet18 --img_size 32 --batch_size 8 " +
-                 "--epochs 2 --lr 1e-3 --output_dir '" + out() + "' --checkpoint_path '" + out() +
-                 "/model.ckpt' --val-split 0.25 --no-progress --seed 4");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    train_output_ = new std::string(r.out);
+    scratch_ = new test::TempDir();
+    fixture_ = new fs::path(test::shared_fixture("train_cli", [](const fs::path& d) {
+      const std::string data = (d / "MURA-synth").string(), out = (d / "run").string();
+      auto r = run_mura("synth --output-dir '" + data +
+                        "' --patients 40 --seed 9 --min-size 64 --max-size 96");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+      r = run_mura("train --data_dir '" + data +
+                   "' --model resnet18 --img_size 32 --batch_size 8 " +
+                   "--epochs 2 --lr 1e-3 --output_dir '" + out + "' --checkpoint_path '" + out +
+                   "/model.ckpt' --val-split 0.25 --no-progress --seed 4");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+      test::write_text(d / "train.out", r.out);
+    }));
+    train_output_ =
+        new std::string(fs::exists(*fixture_ / "train.out") ? read_file(*fixture_ / "train.out")
+                                                            : "the shared fixture was not made");
   }
   static void TearDownTestSuite() {
-    delete dir_;
+    delete scratch_;
+    delete fixture_;
     delete train_output_;
   }
-  static std::string data() { return (dir_->path() / "MURA-synth").string(); }
-  static std::string out() { return (dir_->path() / "run").string(); }
-  static test::TempDir* dir_;
+  static std::string data() { return (*fixture_ / "MURA-synth").string(); }
+  static std::string out() { return (*fixture_ / "run").string(); }
+  static test::TempDir* scratch_;
+  static fs::path* fixture_;
   static std::string* train_output_;
 };
-test::TempDir* TrainCli::dir_ = nullptr;
+test::TempDir* TrainCli::scratch_ = nullptr;
+fs::path* TrainCli::fixture_ = nullptr;
 std::string* TrainCli::train_output_ = nullptr;
 
 TEST_F(TrainCli, TrainWritesCheckpointsAndMetricsEveryEpoch) {
@@ -67,7 +78,7 @@ TEST_F(TrainCli, TrainWritesCheckpointsAndMetricsEveryEpoch) {
 }
 
 TEST_F(TrainCli, EvaluateHeldoutWritesMetricsAndMuraSubmissionCsv) {
-  const std::string eval_dir = dir_->path() / "eval";
+  const std::string eval_dir = scratch_->path() / "eval";
   const auto r =
       run_mura("evaluate --data-dir '" + data() + "' --checkpoint '" + out() +
                "/model.ckpt' --split heldout --bootstrap 100 --output-dir '" + eval_dir + "'");
@@ -89,7 +100,7 @@ TEST_F(TrainCli, EvaluateHeldoutWritesMetricsAndMuraSubmissionCsv) {
 }
 
 TEST_F(TrainCli, EnsembleYoudenAndFlipTta) {
-  const std::string eval_dir = dir_->path() / "eval2";
+  const std::string eval_dir = scratch_->path() / "eval2";
   const auto r = run_mura(
       "evaluate --data_dir '" + data() + "' --checkpoint '" + out() + "/model.ckpt' '" + out() +
       "/last.ckpt' --threshold youden --tta flip --bootstrap 0 --output_dir '" + eval_dir + "'");
@@ -101,6 +112,10 @@ TEST_F(TrainCli, EnsembleYoudenAndFlipTta) {
 }
 
 TEST_F(TrainCli, ResumeContinuesToTheTotalEpochs) {
+  // (on a copy of the shared run)
+  const std::string run = scratch_->path() / "resumed";
+  fs::copy(out(), run, fs::copy_options::recursive);
+  const auto out = [&] { return run; };
   auto r = run_mura("train --data-dir '" + data() + "' --load_checkpoint '" + out() +
                     "/last.ckpt' --epochs 3 --output-dir '" + out() +
                     "' --val-split 0.25 --no-progress --seed 4");
@@ -121,10 +136,11 @@ TEST_F(TrainCli, ResumeContinuesToTheTotalEpochs) {
 }
 
 TEST_F(TrainCli, ExportedModelAndBadInputs) {
-  auto r =
-      run_mura("export --checkpoint '" + out() + "/model.ckpt' --output '" + out() + "/model.pt'");
+  const std::string scratch = scratch_->path();
+  auto r = run_mura("export --checkpoint '" + out() + "/model.ckpt' --output '" + scratch +
+                    "/model.pt'");
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_GT(fs::file_size(out() + "/model.pt"), 1000000u);
+  EXPECT_GT(fs::file_size(scratch + "/model.pt"), 1000000u);
   r = run_mura("evaluate --data-dir '" + data() + "' --checkpoint /no/such.ckpt");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "/no/such.ckpt")) << r.out;
@@ -135,18 +151,18 @@ TEST_F(TrainCli, ExportedModelAndBadInputs) {
   r = run_mura("train --data-dir '" + data() + "' --monitor f1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.out, "--monitor")) << r.out;
-  r = run_mura("train --data-dir '" + data() + "' --model vgg16 --epochs 1 --output-dir '" + out() +
-               "/x'");
+  r = run_mura("train --data-dir '" + data() + "' --model vgg16 --epochs 1 --output-dir '" +
+               scratch + "/x'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "unknown architecture 'vgg16'")) << r.out;
   r = run_mura("train --data-dir '" + data() + "' --pretrained '" + data() +
-               "/train_image_paths.csv' --output-dir '" + out() + "/y'");
+               "/train_image_paths.csv' --output-dir '" + scratch + "/y'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.out, "train_image_paths.csv")) << r.out;
 }
 
 TEST_F(TrainCli, CtrlCWritesAResumableCheckpoint) {
-  const std::string run = dir_->path() / "interrupted";
+  const std::string run = scratch_->path() / "interrupted";
   // SIGINT after 12 s, as Ctrl-C sends it, and again 50 ms later, as `timeout` or a job
   // manager does when it signals both the process and its group (the steps, 128 px batches of
   // 16, take longer than that): still one interrupt, which finishes the step and writes

@@ -536,7 +536,8 @@ class PthReaderParity : public ::testing::Test {
   }
   void SetUp() override {
     ASSERT_EQ(exit_code_, 0) << "write_state_dicts.py failed (needs Debian's torch and "
-                                "torchvision in " MURA_PYTHON "):\n"
+                                "torchvision in "
+                             << MURA_PYTHON << "):\n"
                              << output_;
   }
 

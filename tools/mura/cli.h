@@ -18,6 +18,7 @@ void add_export_command(CLI::App& app, Runner& run);
 void add_info_command(CLI::App& app, Runner& run);
 void add_train_command(CLI::App& app, Runner& run);
 void add_evaluate_command(CLI::App& app, Runner& run);
+void add_calibrate_command(CLI::App& app, Runner& run);
 void add_predict_command(CLI::App& app, Runner& run);
 void add_explain_command(CLI::App& app, Runner& run);
 void add_report_command(CLI::App& app, Runner& run);

@@ -10,6 +10,7 @@ void add_all_commands(CLI::App& app, Runner& run) {
   add_info_command(app, run);
   add_train_command(app, run);
   add_evaluate_command(app, run);
+  add_calibrate_command(app, run);
   add_predict_command(app, run);
   add_explain_command(app, run);
   add_report_command(app, run);

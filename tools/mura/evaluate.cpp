@@ -20,19 +20,14 @@ void add_evaluate_command(CLI::App& app, Runner& run) {
   CLI::App* sub = app.add_subcommand(
       "evaluate", "metrics of a model or an ensemble at image and study level, per body part");
   sub->option_defaults()->always_capture_default();
-  add_data_dir_flag(*sub, o->data_dir);
-  add_tasks_flag(*sub, o->tasks);
-  add_skip_bad_flag(*sub, o->skip_bad);
-  add_dicom_tree_flags(*sub, o->dicom);
-  add_dicom_window_flag(*sub, o->dicom_window);
+  add_labelled_data_flags(*sub, o->data_dir, o->tasks, o->skip_bad, o->dicom, o->dicom_window);
   add_checkpoints_in_flag(*sub, o->checkpoints);
   add_output_dir_flag(*sub, o->output_dir);
   sub->get_option("--output-dir")->default_str("the checkpoint's folder");
   add_split_flag(*sub, o->split, eval::evaluation_split_names());
   add_threshold_flag(*sub, o->threshold);
   add_tta_flag(*sub, o->tta_flip);
-  sub->add_option("--bootstrap", o->bootstrap,
-                  "bootstrap resamples for the 95% intervals (0: off)");
+  add_bootstrap_flag(*sub, o->bootstrap);
   add_seed_flag(*sub, o->seed);
   add_batch_size_flag(*sub, o->batch_size);
   add_runtime_flags(*sub, o->runtime, {/*fold_batchnorm=*/true, /*deterministic=*/false});

@@ -125,7 +125,7 @@ void add_output_dir_flag(CLI::App& sub, std::string& dir, bool required) {
 void add_out_file_flag(CLI::App& sub, std::string& file, bool required) {
   auto* o = sub.add_option("--out,--output,-o", file,
                            "the one output this command writes: a file (report, export, "
-                           "convert-weights) or a data set root (convert-dicom)");
+                           "convert-weights, calibrate) or a data set root (convert-dicom)");
   if (required) o->required();
 }
 
@@ -187,11 +187,26 @@ void add_json_flag(CLI::App& sub, bool& json) {
   sub.add_flag("--json", json, "print JSON instead of a table");
 }
 
+void add_labelled_data_flags(CLI::App& sub, std::string& dir, std::vector<std::string>& tasks,
+                             bool& skip_bad, data::DicomTreeOptions& dicom, std::string& window) {
+  add_data_dir_flag(sub, dir);
+  add_tasks_flag(sub, tasks);
+  add_skip_bad_flag(sub, skip_bad);
+  add_dicom_tree_flags(sub, dicom);
+  add_dicom_window_flag(sub, window);
+}
+
 void add_threshold_flag(CLI::App& sub, std::string& threshold) {
   sub.add_option("--threshold", threshold,
-                 "decision threshold on P(abnormal): a number in (0, 1); evaluate also takes "
-                 "an operating point chosen on the evaluated studies: youden, sensitivity:X "
-                 "(the most specific point with sensitivity >= X), specificity:X");
+                 "decision threshold on P(abnormal): a number in (0, 1); evaluate, calibrate "
+                 "and train (at the end, on its validation set, into the best checkpoint) also "
+                 "take an operating point chosen on their labelled studies: youden, "
+                 "sensitivity:X (the most specific point with sensitivity >= X), specificity:X; "
+                 "evaluate's default 'checkpoint' is the checkpoint's own");
+}
+
+void add_bootstrap_flag(CLI::App& sub, std::size_t& resamples) {
+  sub.add_option("--bootstrap", resamples, "bootstrap resamples for the 95% intervals (0: off)");
 }
 
 void add_tta_flag(CLI::App& sub, bool& flip) {

@@ -29,6 +29,10 @@ namespace mura::cli {
 
 // ---- data
 void add_data_dir_flag(CLI::App& sub, std::string& dir, bool required = true);
+/// What every command reading a labelled data set takes: --data-dir (required), --tasks,
+/// --skip-bad, the DICOM tree flags and --dicom-window (train, evaluate, calibrate).
+void add_labelled_data_flags(CLI::App& sub, std::string& dir, std::vector<std::string>& tasks,
+                             bool& skip_bad, data::DicomTreeOptions& dicom, std::string& window);
 void add_tasks_flag(CLI::App& sub, std::vector<std::string>& tasks);
 void add_skip_bad_flag(CLI::App& sub, bool& skip_bad);
 /// --labels, --body-part-map, --pseudonymize, --pseudonym-key: when --data-dir is a DICOM tree.
@@ -65,6 +69,8 @@ CLI::Option* add_model_flag(CLI::App& sub, std::string& arch);
 void add_json_flag(CLI::App& sub, bool& json);
 /// --threshold: a number in (0, 1) (evaluate also takes youden); "" = the checkpoint's.
 void add_threshold_flag(CLI::App& sub, std::string& threshold);
+/// --bootstrap: resamples of the percentile bootstrap (evaluate, calibrate).
+void add_bootstrap_flag(CLI::App& sub, std::size_t& resamples);
 /// --tta none|flip into a bool.
 void add_tta_flag(CLI::App& sub, bool& flip);
 

@@ -28,7 +28,7 @@ void add_info_command(CLI::App& app, Runner& run) {
                 << "input:          " << c.spec.image_size << " px, mean [" << c.spec.mean[0]
                 << ", " << c.spec.mean[1] << ", " << c.spec.mean[2] << "], std [" << c.spec.std[0]
                 << ", " << c.spec.std[1] << ", " << c.spec.std[2] << "]\n"
-                << "threshold:      " << c.spec.threshold << "\n"
+                << "threshold:      " << weights::describe_threshold(c.spec) << "\n"
                 << "epochs done:    " << c.state.epoch << " (" << c.state.global_step
                 << " steps)\n";
       if (!c.state.best_metric_name.empty())

@@ -33,6 +33,7 @@ void write_csv(const std::string& path, const app::PredictResult& r) {
 void print_json(const app::PredictResult& r) {
   nlohmann::json j;
   j["threshold"] = r.threshold;
+  j["threshold_origin"] = r.threshold_origin;
   for (const auto& im : r.images) {
     nlohmann::json e = {{"path", im.path}, {"body_part", im.body_part}, {"study", im.study}};
     if (im.error.empty()) {
@@ -70,6 +71,7 @@ void print_table(const app::PredictResult& r, std::size_t failed, const std::str
   std::printf("\n%zu image(s), %zu stud%s, threshold %.3f%s\n", r.images.size(), r.studies.size(),
               r.studies.size() == 1 ? "y" : "ies", r.threshold,
               failed ? (", " + std::to_string(failed) + " unreadable").c_str() : "");
+  std::printf("threshold: %s\n", r.threshold_origin.c_str());
   if (!r.written.empty())
     std::printf("Grad-CAM: %zu files in %s\n", r.written.size(), gradcam_dir.c_str());
 }

@@ -52,11 +52,7 @@ void add_train_command(CLI::App& app, Runner& run) {
   CLI::App* sub =
       app.add_subcommand("train", "train a classifier (transfer learning or from scratch)");
   sub->option_defaults()->always_capture_default();
-  add_data_dir_flag(*sub, o->data_dir);
-  add_tasks_flag(*sub, o->tasks);
-  add_skip_bad_flag(*sub, o->skip_bad);
-  add_dicom_tree_flags(*sub, o->dicom);
-  add_dicom_window_flag(*sub, o->dicom_window);
+  add_labelled_data_flags(*sub, o->data_dir, o->tasks, o->skip_bad, o->dicom, o->dicom_window);
   add_model_flag(*sub, o->model);
   sub->add_option("--pretrained", o->pretrained,
                   "start from these weights: a torchvision .pth (ImageNet) or a mura checkpoint")
@@ -111,6 +107,11 @@ void add_train_command(CLI::App& app, Runner& run) {
          "--val-source,--val_source", o->val_source,
          "split: validate on the patient-level split of train; valid: on the official valid split")
       ->transform(name_choice(train::val_source_names()));
+  sub->add_flag("--calibrate", o->calibrate,
+                "at the end, fit temperature scaling on the validation set and store it in the "
+                "best checkpoint (as mura calibrate)");
+  add_threshold_flag(*sub, o->threshold);
+  sub->get_option("--threshold")->default_str("0.5");
   add_image_size_flag(*sub, o->image_size);
   sub->add_option("--rotate", o->rotate, "random rotation, degrees")->check(CLI::Range(0.0, 180.0));
   sub->add_flag("--no-hflip", *no_hflip, "no random horizontal flips");

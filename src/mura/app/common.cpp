@@ -1,5 +1,7 @@
 #include "mura/app/common.h"
 
+#include <nlohmann/json.hpp>
+
 #include "mura/data/split.h"
 #include "mura/models/optimize.h"
 #include "mura/util/error.h"
@@ -59,6 +61,37 @@ void check_same_geometry(const std::vector<weights::Checkpoint>& c,
       throw Error(
           "--checkpoint: the ensemble's members need the same input size and normalisation (" +
           paths[i] + " differs from " + paths[0] + ")");
+}
+
+std::vector<std::size_t> held_out_images(const data::Dataset& ds, const weights::Checkpoint& ckpt,
+                                         const std::string& path) {
+  weights::HeldOutSplit sp = ckpt.state.split;
+  if (!sp.recorded) {
+    if (ckpt.state.options_json == "{}")
+      throw Error(
+          "--split heldout: " + path +
+          " records no training options (seed, val split) to rebuild the held-out patients from");
+    try {
+      const auto j = nlohmann::json::parse(ckpt.state.options_json);
+      sp.val_fraction = j.value("val_split", sp.val_fraction);
+      sp.seed = j.value("seed", sp.seed);
+      sp.val_source = j.value("val_source", sp.val_source);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error("--split heldout: " + path + ": damaged training options (" + e.what() + ")");
+    }
+  }
+  auto idx = data::split_patients(ds, {sp.val_fraction, sp.seed, data::Split::Train}).val_images;
+  MURA_CHECK(!idx.empty(), "--split heldout: no held-out images (was --val-split 0?)");
+  return idx;
+}
+
+std::vector<std::size_t> evaluation_images(const data::Dataset& ds, const std::string& split,
+                                           const weights::Checkpoint& ckpt,
+                                           const std::string& path) {
+  if (split != "valid") return held_out_images(ds, ckpt, path);
+  auto idx = ds.images_of(data::Split::Valid);
+  MURA_CHECK(!idx.empty(), "--split valid: the data set has no valid split");
+  return idx;
 }
 
 }  // namespace mura::app

@@ -39,4 +39,15 @@ std::vector<std::shared_ptr<models::ClassifierImpl>> models_of(
 void check_same_geometry(const std::vector<weights::Checkpoint>& checkpoints,
                          const std::vector<std::string>& paths);
 
+/// The images of the held-out patients of the run that wrote `ckpt` (`--split heldout`): its
+/// split record, or for older checkpoints its training options. `path` names it in errors.
+std::vector<std::size_t> held_out_images(const data::Dataset& ds, const weights::Checkpoint& ckpt,
+                                         const std::string& path);
+
+/// The images `split` names: "valid" (the data set's official valid split) or "heldout"
+/// (held_out_images of the first checkpoint). Errors name --split.
+std::vector<std::size_t> evaluation_images(const data::Dataset& ds, const std::string& split,
+                                           const weights::Checkpoint& ckpt,
+                                           const std::string& path);
+
 }  // namespace mura::app

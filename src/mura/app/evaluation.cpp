@@ -21,35 +21,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The held-out patients of the run that wrote `ckpt` (its split record, or for older
-/// checkpoints its training options).
-std::vector<std::size_t> held_out_images(const data::Dataset& ds, const weights::Checkpoint& ckpt,
-                                         const std::string& path) {
-  weights::HeldOutSplit sp = ckpt.state.split;
-  if (!sp.recorded) {
-    if (ckpt.state.options_json == "{}")
-      throw Error(
-          "--split heldout: " + path +
-          " records no training options (seed, val split) to rebuild the held-out patients from");
-    try {
-      const auto j = nlohmann::json::parse(ckpt.state.options_json);
-      sp.val_fraction = j.value("val_split", sp.val_fraction);
-      sp.seed = j.value("seed", sp.seed);
-      sp.val_source = j.value("val_source", sp.val_source);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error("--split heldout: " + path + ": damaged training options (" + e.what() + ")");
-    }
-  }
-  auto idx = data::split_patients(ds, {sp.val_fraction, sp.seed, data::Split::Train}).val_images;
-  MURA_CHECK(!idx.empty(), "--split heldout: no held-out images (was --val-split 0?)");
-  return idx;
-}
-
 EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   const std::string split = eval::evaluation_split_names().canonical(o.split);
-  const eval::ThresholdRule rule = eval::parse_threshold_rule(o.threshold);
+  const bool from_checkpoint = o.threshold == "checkpoint";
+  eval::ThresholdRule rule = eval::parse_threshold_rule(from_checkpoint ? "0.5" : o.threshold);
   const Runtime rt = resolve_runtime(o.runtime);
   const auto ckpts = load_for_inference(o.checkpoints, rt);
+  std::string threshold_origin;
+  if (from_checkpoint) {
+    for (std::size_t i = 1; i < ckpts.size(); ++i)
+      if (ckpts[i].spec.threshold != ckpts[0].spec.threshold)
+        throw Error("--threshold: the ensemble's checkpoints have different thresholds (" +
+                    o.checkpoints[0] + ": " + std::to_string(ckpts[0].spec.threshold) + ", " +
+                    o.checkpoints[i] + ": " + std::to_string(ckpts[i].spec.threshold) +
+                    "); give one");
+    rule.value = ckpts[0].spec.threshold;
+    threshold_origin = "the checkpoint's: " + weights::describe_threshold(ckpts[0].spec);
+  }
+  bool scaled = false;
+  for (const auto& c : ckpts) scaled = scaled || c.spec.temperature != 1.0;
   // Where the results go is checked before the evaluation runs.
   const fs::path out =
       o.output_dir.empty() ? fs::path(o.checkpoints[0]).parent_path() : fs::path(o.output_dir);
@@ -61,13 +51,7 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   data::DicomTreeOptions dicom = o.dicom;
   dicom.split = split == "valid" ? data::Split::Valid : data::Split::Train;
   const data::Dataset ds = open_dataset(o.data_dir, o.tasks, o.skip_bad, sink, dicom);
-  std::vector<std::size_t> idx;
-  if (split == "valid") {
-    idx = ds.images_of(data::Split::Valid);
-    MURA_CHECK(!idx.empty(), "--split valid: the data set has no valid split");
-  } else {
-    idx = held_out_images(ds, ckpts[0], o.checkpoints[0]);
-  }
+  const std::vector<std::size_t> idx = evaluation_images(ds, split, ckpts[0], o.checkpoints[0]);
   const auto samples = data::make_samples(ds, idx);
   // Launched with several processes: each scores a contiguous block of whole batches (the
   // batches one process would form, so every image is computed in the same company) and the
@@ -89,7 +73,7 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
       groups;
   for (const auto& c : ckpts)
     groups[{c.spec.image_size, c.spec.mean, c.spec.std}].push_back(c.model);
-  std::vector<double> probs(samples.size(), 0.0);
+  std::vector<double> probs(samples.size(), 0.0), uncalibrated(scaled ? samples.size() : 0, 0.0);
   models::InferenceOptions io;
   io.device = rt.device;
   io.tta_flip = o.tta_flip;
@@ -109,23 +93,32 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
     if (!rt.device.is_cuda()) lo.cache = data::CacheMode::Memory;
     data::Loader loader(mine, lo);
     loader.fill_cache();
-    std::vector<double> p = models::predict_probabilities(models, loader, io);
-    if (group.size() > 1) {
-      const auto parts =
-          group.all_gather_ragged(torch::tensor(p, torch::kFloat64), "gathering the probabilities");
-      const auto all = torch::cat(parts).contiguous();
-      p.assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+    std::vector<double> p1;
+    std::vector<double> p =
+        models::predict_probabilities(models, loader, io, scaled ? &p1 : nullptr);
+    for (auto* v : {&p, &p1}) {
+      if (group.size() > 1 && (v == &p || scaled)) {
+        const auto parts = group.all_gather_ragged(torch::tensor(*v, torch::kFloat64),
+                                                   "gathering the probabilities");
+        const auto all = torch::cat(parts).contiguous();
+        v->assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+      }
     }
     MURA_ASSERT(p.size() == samples.size(), "scored " + std::to_string(p.size()) + " of " +
                                                 std::to_string(samples.size()) + " images");
-    for (std::size_t i = 0; i < p.size(); ++i)
-      probs[i] += p[i] * static_cast<double>(models.size()) / static_cast<double>(ckpts.size());
+    const double share = static_cast<double>(models.size()) / static_cast<double>(ckpts.size());
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      probs[i] += p[i] * share;
+      if (scaled) uncalibrated[i] += p1[i] * share;
+    }
   }
 
   std::vector<eval::EvaluatedImage> images;
-  for (std::size_t i = 0; i < samples.size(); ++i)
+  for (std::size_t i = 0; i < samples.size(); ++i) {
     images.push_back({ds.images[idx[i]].mura_path, samples[i].study, samples[i].body_part,
                       samples[i].label, probs[i]});
+    if (scaled) images.back().uncalibrated = uncalibrated[i];
+  }
   eval::RunIdentity run;
   run.checkpoints = o.checkpoints;
   for (const auto& c : ckpts) run.architectures.push_back(c.spec.arch);
@@ -136,9 +129,11 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   run.precision = precision_name(rt.precision.precision);
   run.channels_last = rt.channels_last;
   run.fold_batchnorm = rt.fold_batchnorm;
+  for (const auto& c : ckpts) run.temperatures.push_back(c.spec.temperature);
   EvaluateResult r;
   if (group.rank() != 0) return r;  // one writer
-  const eval::Summary s = eval::summarize(images, run, {rule, o.bootstrap, o.seed});
+  const eval::Summary s =
+      eval::summarize(images, run, {rule, threshold_origin, o.bootstrap, o.seed});
 
   write_file_atomic(out / "metrics.json", s.metrics_json + "\n");
   write_file_atomic(out / "predictions_images.csv", s.images_csv);

@@ -18,9 +18,12 @@ struct EvaluateOptions {
   std::string split = "valid";           ///< valid | heldout (the checkpoint's patient split)
   std::vector<std::string> tasks;
   bool skip_bad = false;
-  data::DicomTreeOptions dicom;   ///< when data_dir is a DICOM tree (its split is set here)
-  std::string dicom_window;       ///< DecodeOptions::dicom_window
-  std::string threshold = "0.5";  ///< a number in (0,1), or "youden" (on these studies)
+  data::DicomTreeOptions dicom;  ///< when data_dir is a DICOM tree (its split is set here)
+  std::string dicom_window;      ///< DecodeOptions::dicom_window
+  /// "checkpoint": the (first) checkpoint's threshold, 0.5 unless `mura calibrate` or
+  /// `train --threshold` chose one; a number in (0,1); or a rule applied to these studies
+  /// (eval::parse_threshold_rule: youden, sensitivity:X, specificity:X)
+  std::string threshold = "checkpoint";
   bool tta_flip = false;
   std::size_t bootstrap = 1000;  ///< resamples; 0 disables
   std::uint64_t seed = 42;       ///< bootstrap seed

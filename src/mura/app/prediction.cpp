@@ -98,6 +98,9 @@ PredictResult predict_composed(const std::vector<data::InputImage>& inputs, cons
   const auto models = models_of(ckpts);
   PredictResult result;
   result.threshold = o.threshold >= 0 ? o.threshold : ckpts[0].spec.threshold;
+  result.threshold_origin = o.threshold >= 0
+                                ? std::string("--threshold")
+                                : "the checkpoint's: " + weights::describe_threshold(ckpts[0].spec);
   result.precision = precision_name(precision.precision);
   models::InferenceOptions io;
   io.device = device;

@@ -43,6 +43,7 @@ struct PredictResult {
   std::vector<ImageResult> images;
   std::vector<StudyResult> studies;
   double threshold = 0.5;
+  std::string threshold_origin;      ///< "--threshold", or the checkpoint's (how it was chosen)
   std::string precision;             ///< what ran: fp32 | bf16 | fp16
   std::vector<std::string> written;  ///< Grad-CAM files written
 };

@@ -16,6 +16,7 @@
 #include "mura/report/report.h"
 #include "mura/report/sections.h"
 #include "mura/util/atomic_file.h"
+#include "mura/util/clock.h"
 #include "mura/util/error.h"
 
 namespace mura::app {
@@ -96,12 +97,7 @@ ReportResult report_composed(const ReportOptions& o, Sink& sink) {
   c.eval_dir = dir.string();
   c.metrics = report::read_metrics_json(dir / "metrics.json");
   c.images = report::read_image_predictions(dir / "predictions_images.csv");
-  {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    c.generated = buf;
-  }
+  c.generated = utc_timestamp();
 
   std::vector<std::string> checkpoints = o.checkpoints;
   if (checkpoints.empty())

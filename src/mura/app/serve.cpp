@@ -436,7 +436,12 @@ struct Service::Impl {
                 {"checkpoints", names},
                 {"sha256", checkpoints.size() == 1 ? digests : to_hex(d.data(), d.size())},
                 {"image_size", size},
-                {"precision", precision_name(rt.precision.precision)}};
+                {"precision", precision_name(rt.precision.precision)},
+                {"threshold", threshold},
+                {"threshold_origin",
+                 options.threshold >= 0 ? std::string("--threshold")
+                                        : "the checkpoint's: " + weights::describe_threshold(spec)},
+                {"temperature", spec.temperature}};
   }
 
   void warm_up() {

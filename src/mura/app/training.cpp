@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "mura/app/calibration.h"
 #include "mura/eval/aggregate.h"
 #include "mura/train/metrics_log.h"
 #include "mura/util/atomic_file.h"
 #include "mura/util/error.h"
+#include "mura/util/strings.h"
 
 namespace mura::app {
 namespace fs = std::filesystem;
@@ -189,6 +191,28 @@ TrainResult train_composed(const train::TrainOptions& options, Sink& sink) {
   }
   result.best_metric = session.best;
   result.steps = session.step;
+  if ((o.calibrate || !o.threshold.empty()) && rt.group->rank() == 0 && !result.history.empty() &&
+      !result.interrupted && fs::exists(best_path)) {
+    // On the validation set training used: the official valid split, or the held-out
+    // patients best.ckpt records.
+    CalibrateOptions co;
+    co.data_dir = o.data_dir;
+    co.checkpoint = co.output = best_path.string();
+    co.split = o.val_source == "valid" ? "valid" : "heldout";
+    co.tasks = o.tasks;
+    co.skip_bad = o.skip_bad;
+    co.dicom = o.dicom;
+    co.dicom_window = o.dicom_window;
+    co.fit_temperature = o.calibrate;
+    co.threshold = o.threshold;
+    co.seed = o.seed;
+    co.batch_size = o.batch_size;
+    co.runtime = o.runtime;
+    co.runtime.group = nullptr;
+    const CalibrateResult c = run_calibration(co, sink);
+    for (const auto& line : split(c.report, '\n'))
+      if (!line.empty()) sink.info(line);
+  }
   if (session.reducer) {
     result.allreduce_wait_seconds = session.reducer->wait_seconds();
     char line[240];

@@ -1,9 +1,11 @@
 #include "mura/eval/summary.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "mura/eval/aggregate.h"
 #include "mura/eval/bootstrap.h"
 #include "mura/eval/calibration.h"
+#include "mura/util/clock.h"
 #include "mura/util/error.h"
 #include "mura/util/strings.h"
 #include "mura/util/versions.h"
@@ -85,6 +88,19 @@ Calibration calibration_of(const std::vector<Item>& items) {
   std::vector<double> s;
   labels_and_scores(items, l, s);
   return calibration(l, s, 10);
+}
+
+/// Mean binary cross-entropy of probabilities (natural log, each clipped to [1e-15, 1 - 1e-15]
+/// as scikit-learn's log_loss with eps=1e-15).
+template <class Item>
+double log_loss_of(const std::vector<Item>& items) {
+  double sum = 0;
+  for (const auto& it : items) {
+    const double p = std::clamp(it.probability, 1e-15, 1 - 1e-15);
+    sum -= it.label ? std::log(p) : std::log1p(-p);
+  }
+  return items.empty() ? std::numeric_limits<double>::quiet_NaN()
+                       : sum / static_cast<double>(items.size());
 }
 
 std::string level_text(const std::string& title, const BinaryMetrics& m,
@@ -238,21 +254,17 @@ Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentit
   json j;
   j["format_version"] = versions::kMetrics;
   j["mura_version"] = MURA_VERSION;
-  {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    j["created"] = buf;
-  }
+  j["created"] = utc_timestamp();
   j["checkpoints"] = run.checkpoints;
   j["architectures"] = run.architectures;
   j["data_dir"] = run.data_dir;
   j["split"] = run.split;
   j["tasks"] = run.tasks;
   j["threshold"] = threshold;
-  j["threshold_rule"] = o.threshold.kind == ThresholdRule::Kind::Value
-                            ? std::string("fixed")
-                            : o.threshold.describe() + " (chosen on these studies)";
+  j["threshold_rule"] = o.threshold.kind != ThresholdRule::Kind::Value
+                            ? o.threshold.describe() + " (chosen on these studies)"
+                        : o.threshold_origin.empty() ? std::string("fixed")
+                                                     : o.threshold_origin;
   j["tta"] = run.tta_flip ? "flip" : "none";
   j["inference"] = {{"precision", run.precision},
                     {"channels_last", run.channels_last},
@@ -272,9 +284,33 @@ Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentit
   }
   j["calibration"] = {{"method",
                        "10 equal-width bins (sklearn calibration_curve, strategy uniform); "
-                       "ECE = sum of bin share * |observed rate - mean probability|"},
+                       "ECE = sum of bin share * |observed rate - mean probability|; NLL = mean "
+                       "binary cross-entropy (probabilities clipped to [1e-15, 1 - 1e-15])"},
                       {"image", calibration_json(calibration_of(images))},
-                      {"study", calibration_json(calibration_of(studies))}};
+                      {"study", calibration_json(calibration_of(studies))},
+                      {"nll", {{"image", log_loss_of(images)}, {"study", log_loss_of(studies)}}},
+                      {"temperatures", run.temperatures}};
+  // Temperature-scaled models: the same at temperature 1 (what the models said before).
+  const bool scaled = !evaluated.empty() && !std::isnan(evaluated[0].uncalibrated);
+  std::string calibration_line;
+  if (scaled) {
+    std::vector<ImagePrediction> raw;
+    for (const auto& e : evaluated) raw.push_back({e.study, e.body_part, e.label, e.uncalibrated});
+    const auto raw_studies = aggregate_studies(raw);
+    const Calibration before_img = calibration_of(raw), before_study = calibration_of(raw_studies);
+    j["calibration"]["before_temperature_scaling"] = {
+        {"image", calibration_json(before_img)},
+        {"study", calibration_json(before_study)},
+        {"nll", {{"image", log_loss_of(raw)}, {"study", log_loss_of(raw_studies)}}}};
+    std::ostringstream c;
+    c << std::fixed << std::setprecision(4) << "== calibration (temperature scaling, T =";
+    for (double t : run.temperatures) c << " " << t;
+    c << ")\n  study ECE " << before_study.ece << " -> "
+      << j["calibration"]["study"]["ece"].get<double>() << ", image ECE " << before_img.ece
+      << " -> " << j["calibration"]["image"]["ece"].get<double>() << "\n  image NLL "
+      << log_loss_of(raw) << " -> " << log_loss_of(images) << "\n\n";
+    calibration_line = c.str();
+  }
 
   Summary out;
   std::ostringstream img_csv, study_csv;
@@ -298,6 +334,7 @@ Summary summarize(const std::vector<EvaluatedImage>& evaluated, const RunIdentit
   rep << level_text("image level", image_m, nullptr);
   rep << "== per body part, study level\n" << parts_text(study_parts) << "\n";
   rep << "== per body part, image level\n" << parts_text(image_parts) << "\n";
+  rep << calibration_line;
   out.report = rep.str();
   out.metrics_json = j.dump(2);
   out.threshold = threshold;

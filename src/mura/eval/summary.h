@@ -4,12 +4,14 @@
 ///
 ///   metrics.json              format_version, run identity, image/study metrics, per body
 ///                             part, bootstrap CIs for study AUROC and kappa, calibration
+///                             (before and after temperature scaling when a model has it)
 ///   predictions_images.csv    path,body_part,study,label,probability (header)
 ///   predictions_studies.csv   MURA's submission form: study_path,label (no header), label =
 ///                             the predicted class at the threshold
 /// Pure: no model, no files; app::run_evaluation (app/evaluation.h) runs the models and
 /// writes what this returns.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,9 @@ struct EvaluatedImage {
   std::string study, body_part;
   int label = 0;
   double probability = 0;
+  /// P(abnormal) at temperature 1, when a model of the run is temperature-scaled (NaN when
+  /// none is): metrics.json then shows calibration before and after the scaling.
+  double uncalibrated = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// The run's identity, as metrics.json records it.
@@ -56,10 +61,14 @@ struct RunIdentity {
   bool tta_flip = false;
   std::string precision = "fp32";
   bool channels_last = true, fold_batchnorm = true;
+  std::vector<double> temperatures;  ///< each checkpoint's (1 = not scaled)
 };
 
 struct SummaryOptions {
   ThresholdRule threshold;
+  /// For a fixed threshold: where it comes from ("the checkpoint's: sensitivity:0.9 on ...");
+  /// "" = given on the command line ("fixed").
+  std::string threshold_origin;
   std::size_t bootstrap = 1000;  ///< resamples; 0 disables the intervals
   std::uint64_t seed = 42;       ///< bootstrap seed
 };

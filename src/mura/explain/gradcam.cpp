@@ -53,8 +53,8 @@ CamBatch compute_cam(models::ClassifierImpl& model, const torch::Tensor& images,
     const auto range = hi - lo;
     cam = torch::where(range > 0, (cam - lo) / range.clamp_min(1e-12), torch::zeros_like(cam));
     out.cams = cam.detach().to(torch::kCPU).contiguous();
-    out.probabilities =
-        models::probabilities_from_logits(logits.detach()).to(torch::kCPU, torch::kFloat64);
+    out.probabilities = models::probabilities_from_logits(logits.detach(), model.temperature())
+                            .to(torch::kCPU, torch::kFloat64);
   }
   const auto grid = model.feature_grid();
   out.geometry = {grid.stride, grid.offset, images.size(3), images.size(2)};

@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+#include <string>
+
 #include "mura/models/batchnorm.h"
 #include "mura/util/error.h"
 
@@ -14,6 +17,12 @@ torch::Tensor ClassifierImpl::forward_head(const torch::Tensor& features) {
 
 void ClassifierImpl::register_head(int64_t in_features, int64_t num_outputs) {
   head_ = register_module(head_name(), torch::nn::Linear(in_features, num_outputs));
+}
+
+void ClassifierImpl::set_temperature(double t) {
+  if (!(t > 0) || !std::isfinite(t))
+    throw Error("the temperature must be a finite number > 0, got " + std::to_string(t));
+  temperature_ = t;
 }
 
 void ClassifierImpl::reset_head(int64_t num_outputs) {

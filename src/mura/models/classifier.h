@@ -71,6 +71,13 @@ class ClassifierImpl : public torch::nn::Module {
   void fold_batchnorm();
   bool inference_only() const { return inference_only_; }
 
+  /// Temperature scaling (eval/temperature.h): inference divides the logits by it before the
+  /// sigmoid/softmax (models/inference.h). Not a parameter or buffer (the state dict stays
+  /// torchvision's): the checkpoint's spec carries it. 1 = the probabilities as trained.
+  /// Throws mura::Error unless t is a finite number > 0.
+  void set_temperature(double t);
+  double temperature() const { return temperature_; }
+
  protected:
   ClassifierImpl(std::string arch) : arch_(std::move(arch)) {}
   /// Registers the head under head_name(); called by the subclasses' constructors.
@@ -83,6 +90,7 @@ class ClassifierImpl : public torch::nn::Module {
   torch::nn::Linear head_{nullptr};
   bool frozen_ = false;
   bool inference_only_ = false;
+  double temperature_ = 1.0;
 };
 
 }  // namespace mura::models

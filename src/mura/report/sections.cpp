@@ -160,11 +160,12 @@ std::string headline_section(const json& m) {
 }
 
 /// Bins of one level: metrics.json's when it has them, else computed from the predictions.
-static std::vector<eval::CalibrationBin> calibration_bins(const json& m, const std::string& level,
-                                                          const std::vector<int>& labels,
-                                                          const std::vector<double>& scores,
-                                                          bool& from_file) {
-  const json* bins = find(m, "/calibration/" + level + "/bins");
+/// `prefix`: "/calibration/" (or "/calibration/before_temperature_scaling/").
+static std::vector<eval::CalibrationBin> calibration_bins(
+    const json& m, const std::string& level, const std::vector<int>& labels,
+    const std::vector<double>& scores, bool& from_file,
+    const std::string& prefix = "/calibration/") {
+  const json* bins = find(m, prefix + level + "/bins");
   from_file = bins && bins->is_array();
   if (!from_file) return eval::calibration(labels, scores, 10).bins;
   std::vector<eval::CalibrationBin> out;
@@ -246,7 +247,21 @@ std::string curves_row(const json& m, const std::string& level, const std::strin
   else
     s << fixed(eval::calibration(labels, scores, 10).ece)
       << " (computed from the predictions; metrics.json has none)";
-  s << "</div></div></div>";
+  s << "</div></div>";
+  // A temperature-scaled model: the same diagram at temperature 1, what the model said before.
+  const std::string before = "/calibration/before_temperature_scaling/";
+  if (has(m, before + level + "/bins")) {
+    bool unused = false;
+    const auto raw = calibration_bins(m, level, labels, scores, unused, before);
+    co.id = "calibration-before-" + level;
+    co.title = "Reliability before temperature scaling, " + level + " level";
+    s << "<div>" << reliability_chart(co, raw)
+      << "<div class=\"muted\">ECE before scaling: " << metric(m, before + level + "/ece")
+      << " (temperature " << html_escape(text_at(m, "/calibration/temperatures")) << "; NLL "
+      << metric(m, before + "nll/image") << " &rarr; " << metric(m, "/calibration/nll/image")
+      << ", image level)</div></div>";
+  }
+  s << "</div>";
   return s.str();
 }
 

@@ -53,7 +53,7 @@ const NameTable<std::string>& val_source_names() {
   X(hflip) X(rotate) X(brightness) X(contrast) X(model) X(pretrained) X(freeze) X(sync_bn)      \
   X(load_checkpoint) X(epochs) X(batch_size) X(lr) X(optimizer) X(weight_decay) X(loss)        \
   X(scheduler) X(monitor) X(factor) X(patience) X(early_stop) X(max_steps) X(output_dir)       \
-  X(checkpoint) X(seed) X(dicom_window)
+  X(checkpoint) X(seed) X(dicom_window) X(calibrate) X(threshold)
 #define MURA_RUNTIME_FIELDS(X) \
   X(workers) X(device) X(precision) X(channels_last) X(deterministic) X(threads)
 // clang-format on
@@ -168,6 +168,16 @@ ModelSetup build_model(TrainOptions& o, const Runtime& rt, Sink& sink) {
       sink.warn("the checkpoint's input size " + std::to_string(s.spec.image_size) + " is used");
     o.image_size = s.spec.image_size;
     o.model = s.spec.arch;
+    if (s.spec.temperature != 1.0 || !s.spec.calibration.empty()) {
+      sink.warn(o.load_checkpoint + " was calibrated (threshold " +
+                weights::describe_threshold(s.spec) +
+                "): training changes the model, so its threshold and temperature go back to 0.5 "
+                "and 1 (--calibrate / --threshold choose them again at the end)");
+      s.spec.threshold = 0.5;
+      s.spec.temperature = 1.0;
+      s.spec.calibration = {};
+      s.model->set_temperature(1.0);
+    }
     if (s.resume.state.epoch >= o.epochs && s.resume.state.batches_done_in_epoch == 0)
       throw Error("--epochs " + std::to_string(o.epochs) + ": " + o.load_checkpoint + " has done " +
                   std::to_string(s.resume.state.epoch) +

@@ -87,6 +87,9 @@ struct TrainOptions {
   int early_stop = 0;          ///< stop after this many epochs without improvement
   std::int64_t max_steps = 0;  ///< end training after this many optimizer steps (0 = no
                                ///< limit); that epoch is validated and counted as done
+  // at the end (app/training.cpp runs app/calibration.h on best.ckpt, on the validation set)
+  bool calibrate = false;  ///< fit temperature scaling
+  std::string threshold;   ///< choose the operating point by this rule ("" = keep 0.5)
   // run
   std::string output_dir = "outputs";
   std::string checkpoint;  ///< best-model path; default output_dir/best.ckpt

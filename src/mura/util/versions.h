@@ -13,7 +13,12 @@ namespace mura::versions {
 ///      (val_split, seed, val_source, tasks, strata) is recorded under state.split since
 ///      2026-12 without a bump: older readers ignore it, newer ones fall back to the
 ///      options when it is absent.
-constexpr std::int64_t kCheckpoint = 1;
+///   2  2026-12: spec.temperature (inference divides the logits by it; temperature scaling)
+///      and spec.calibration (the rule, data and numbers behind the threshold and the
+///      temperature). A version-1 reader would ignore the temperature and misread every
+///      probability of a calibrated model, hence the bump; version 1 files are read as
+///      temperature 1, no record.
+constexpr std::int64_t kCheckpoint = 2;
 
 /// TorchScript exports (weights/export.h): the module's format_version attribute.
 ///   1  2026-10: normalised [B,3,H,W] input, P(abnormal) output, threshold attribute.

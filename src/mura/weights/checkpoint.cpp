@@ -7,12 +7,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "mura/models/registry.h"
 #include "mura/util/atomic_file.h"
+#include "mura/util/clock.h"
 #include "mura/util/error.h"
 #include "mura/weights/zip_reader.h"
 
@@ -22,22 +24,69 @@ using nlohmann::json;
 
 namespace {
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+/// NaN as null (JSON has no NaN) and back.
+json number(double v) {
+  return std::isnan(v) ? json(nullptr) : json(v);
+}
+double number(const json& j, const char* key) {
+  return !j.contains(key) || j.at(key).is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                                 : j.at(key).get<double>();
+}
+
+json calibration_json(const CalibrationRecord& c) {
+  return {{"threshold_rule", c.threshold_rule},
+          {"data", c.data},
+          {"created", c.created},
+          {"studies", c.studies},
+          {"abnormal_studies", c.abnormal_studies},
+          {"images", c.images},
+          {"sensitivity", number(c.sensitivity)},
+          {"sensitivity_lower", number(c.sensitivity_lower)},
+          {"sensitivity_upper", number(c.sensitivity_upper)},
+          {"specificity", number(c.specificity)},
+          {"specificity_lower", number(c.specificity_lower)},
+          {"specificity_upper", number(c.specificity_upper)},
+          {"bootstrap", c.bootstrap},
+          {"temperature_fitted", c.temperature_fitted},
+          {"nll_before", number(c.nll_before)},
+          {"nll_after", number(c.nll_after)},
+          {"ece_before", number(c.ece_before)},
+          {"ece_after", number(c.ece_after)}};
+}
+
+CalibrationRecord calibration_from(const json& j) {
+  CalibrationRecord c;
+  c.threshold_rule = j.at("threshold_rule").get<std::string>();
+  c.data = j.at("data").get<std::string>();
+  c.created = j.value("created", "");
+  c.studies = j.at("studies").get<std::size_t>();
+  c.abnormal_studies = j.at("abnormal_studies").get<std::size_t>();
+  c.images = j.at("images").get<std::size_t>();
+  c.sensitivity = number(j, "sensitivity");
+  c.sensitivity_lower = number(j, "sensitivity_lower");
+  c.sensitivity_upper = number(j, "sensitivity_upper");
+  c.specificity = number(j, "specificity");
+  c.specificity_lower = number(j, "specificity_lower");
+  c.specificity_upper = number(j, "specificity_upper");
+  c.bootstrap = j.at("bootstrap").get<std::size_t>();
+  c.temperature_fitted = j.at("temperature_fitted").get<bool>();
+  c.nll_before = number(j, "nll_before");
+  c.nll_after = number(j, "nll_after");
+  c.ece_before = number(j, "ece_before");
+  c.ece_after = number(j, "ece_after");
+  return c;
 }
 
 json spec_json(const ModelSpec& s) {
-  return {{"arch", s.arch},
-          {"num_outputs", s.num_outputs},
-          {"image_size", s.image_size},
-          {"mean", s.mean},
-          {"std", s.std},
-          {"threshold", s.threshold}};
+  json j = {{"arch", s.arch},
+            {"num_outputs", s.num_outputs},
+            {"image_size", s.image_size},
+            {"mean", s.mean},
+            {"std", s.std},
+            {"threshold", s.threshold},
+            {"temperature", s.temperature}};
+  if (!s.calibration.empty()) j["calibration"] = calibration_json(s.calibration);
+  return j;
 }
 
 ModelSpec spec_from(const json& j) {
@@ -48,6 +97,8 @@ ModelSpec spec_from(const json& j) {
   s.mean = j.at("mean").get<std::array<float, 3>>();
   s.std = j.at("std").get<std::array<float, 3>>();
   s.threshold = j.at("threshold").get<double>();
+  s.temperature = j.value("temperature", 1.0);  // format version 1: none
+  if (j.contains("calibration")) s.calibration = calibration_from(j.at("calibration"));
   if (s.image_size < 8 || s.image_size > 8192)
     throw Error("spec.image_size " + std::to_string(s.image_size) + " is not 8 to 8192");
   for (float v : s.std)
@@ -55,6 +106,8 @@ ModelSpec spec_from(const json& j) {
   for (float v : s.mean)
     if (!std::isfinite(v)) throw Error("spec.mean holds a value that is not finite");
   if (!(s.threshold >= 0 && s.threshold <= 1)) throw Error("spec.threshold is not in [0, 1]");
+  if (!(s.temperature > 0) || !std::isfinite(s.temperature))
+    throw Error("spec.temperature is not a finite number > 0");
   return s;
 }
 
@@ -96,18 +149,46 @@ std::string tensor_bytes(const torch::Tensor& t) {
 
 }  // namespace
 
+std::string describe_threshold(const ModelSpec& spec) {
+  const auto fmt = [](double v, int digits) {
+    if (std::isnan(v)) return std::string("n/a");
+    char b[32];
+    std::snprintf(b, sizeof b, "%.*f", digits, v);
+    return std::string(b);
+  };
+  const CalibrationRecord& c = spec.calibration;
+  std::string out = fmt(spec.threshold, 4);
+  if (c.threshold_rule.empty()) {
+    out += " (not chosen on data)";
+  } else {
+    out += " (" + c.threshold_rule + " on " + c.data + ", " + std::to_string(c.studies) +
+           " studies: sensitivity " + fmt(c.sensitivity, 3);
+    if (c.bootstrap > 0)
+      out += " [" + fmt(c.sensitivity_lower, 3) + ", " + fmt(c.sensitivity_upper, 3) + "]";
+    out += ", specificity " + fmt(c.specificity, 3);
+    if (c.bootstrap > 0)
+      out += " [" + fmt(c.specificity_lower, 3) + ", " + fmt(c.specificity_upper, 3) + "]";
+    out += ")";
+  }
+  if (spec.temperature != 1.0) out += ", temperature " + fmt(spec.temperature, 4);
+  return out;
+}
+
 std::string spec_to_json(const ModelSpec& spec) {
   return spec_json(spec).dump();
 }
 
-void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::ClassifierImpl& model,
-                     const TrainingState& state, torch::optim::Optimizer* optimizer,
-                     bool save_rng) {
+namespace {
+/// The one writer of checkpoints: meta, the model's tensors, the optimizer's archive bytes
+/// (none when empty) and the generator state (none when undefined), atomically.
+void write_checkpoint(const fs::path& path, const ModelSpec& spec, models::ClassifierImpl& model,
+                      const TrainingState& state, const std::string& optimizer_bytes,
+                      const torch::Tensor& rng) {
   if (spec.arch != model.arch())
     throw Error("save_checkpoint: spec says " + spec.arch + " but the model is " + model.arch());
   json meta;
   meta["mura_version"] = MURA_VERSION;
-  meta["created"] = utc_now();
+  meta["created"] = utc_timestamp();
   meta["spec"] = spec_json(spec);
   meta["state"] = {
       {"epoch", state.epoch},
@@ -136,14 +217,8 @@ void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::Classi
   for (const auto& b : model.named_buffers())
     weights.write(b.key(), b.value().to(torch::kCPU), true);
   archive.write("model", weights);
-  if (optimizer) {
-    torch::serialize::OutputArchive opt;
-    optimizer->save(opt);
-    std::ostringstream bytes;
-    opt.save_to(bytes);
-    archive.write("optimizer", bytes_tensor(bytes.str()));
-  }
-  if (save_rng) archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
+  if (!optimizer_bytes.empty()) archive.write("optimizer", bytes_tensor(optimizer_bytes));
+  if (rng.defined()) archive.write("rng", rng);
   write_file_atomic(path, [&](std::ostream& out) {
     // Through a writer that always reports every byte taken: LibTorch's zip writer checks
     // its position after each record and, on a short write (a full disk), throws from its
@@ -157,6 +232,29 @@ void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::Classi
     });
     if (first_errno != 0) errno = first_errno;
   });
+}
+}  // namespace
+
+void save_checkpoint(const fs::path& path, const ModelSpec& spec, models::ClassifierImpl& model,
+                     const TrainingState& state, torch::optim::Optimizer* optimizer,
+                     bool save_rng) {
+  std::string optimizer_bytes;
+  if (optimizer) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    std::ostringstream bytes;
+    opt.save_to(bytes);
+    optimizer_bytes = bytes.str();
+  }
+  write_checkpoint(path, spec, model, state, optimizer_bytes,
+                   save_rng ? at::detail::getDefaultCPUGenerator().get_state() : torch::Tensor());
+}
+
+void save_checkpoint_with_spec(const fs::path& path, const Checkpoint& ckpt,
+                               const ModelSpec& spec) {
+  MURA_ASSERT(ckpt.model && !ckpt.model->inference_only(),
+              "save_checkpoint_with_spec: the model was prepared for inference (folded)");
+  write_checkpoint(path, spec, *ckpt.model, ckpt.state, ckpt.optimizer_state, ckpt.rng_state);
 }
 
 Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
@@ -278,6 +376,7 @@ Checkpoint load_checkpoint(const fs::path& path, torch::Device device) {
     for (auto& b : ck.model->named_buffers()) b.value().copy_(values[i++]);
   }
   ck.model->to(device);
+  ck.model->set_temperature(ck.spec.temperature);
   torch::Tensor opt;
   try {
     if (archive.try_read("optimizer", opt)) {

@@ -13,6 +13,7 @@
 #include <torch/types.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -31,6 +32,33 @@ namespace mura::weights {
 
 constexpr int64_t kCheckpointFormatVersion = versions::kCheckpoint;  ///< util/versions.h
 
+/// Where a checkpoint's threshold and temperature come from (`mura calibrate`, or `mura train
+/// --threshold/--calibrate` at the end of training): the rule, the data they were chosen on
+/// and the numbers that justify them, for predict, explain, serve and the report to show.
+/// Plain numbers: eval/ computes them, the checkpoint only carries them.
+struct CalibrationRecord {
+  std::string threshold_rule;  ///< "sensitivity:0.9", "youden", "0.5"...; "" = none recorded
+  std::string data;            ///< what they were chosen on: "<data root>, valid split"
+  std::string created;         ///< UTC, ISO 8601
+  std::size_t studies = 0, abnormal_studies = 0, images = 0;
+  /// study level, at the threshold, with their percentile bootstrap intervals (eval/bootstrap.h)
+  double sensitivity = std::numeric_limits<double>::quiet_NaN();
+  double sensitivity_lower = std::numeric_limits<double>::quiet_NaN();
+  double sensitivity_upper = std::numeric_limits<double>::quiet_NaN();
+  double specificity = std::numeric_limits<double>::quiet_NaN();
+  double specificity_lower = std::numeric_limits<double>::quiet_NaN();
+  double specificity_upper = std::numeric_limits<double>::quiet_NaN();
+  std::size_t bootstrap = 0;  ///< resamples behind the intervals (0: none)
+  /// temperature scaling (image level, eval/temperature.h); false: the temperature was kept
+  bool temperature_fitted = false;
+  double nll_before = std::numeric_limits<double>::quiet_NaN();
+  double nll_after = std::numeric_limits<double>::quiet_NaN();
+  double ece_before = std::numeric_limits<double>::quiet_NaN();
+  double ece_after = std::numeric_limits<double>::quiet_NaN();
+
+  bool empty() const { return threshold_rule.empty() && !temperature_fitted; }
+};
+
 /// What a model needs at inference time.
 struct ModelSpec {
   std::string arch;         ///< registry name, e.g. "densenet169"
@@ -39,6 +67,9 @@ struct ModelSpec {
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
   double threshold = 0.5;  ///< decision threshold on the abnormal probability
+  /// inference divides the logits by it (temperature scaling); 1 = the probabilities as trained
+  double temperature = 1.0;
+  CalibrationRecord calibration;  ///< how threshold and temperature were chosen (may be empty)
 };
 
 /// Where training stands (all optional for a converted, untrained model).
@@ -84,13 +115,26 @@ void save_checkpoint(const std::filesystem::path& path, const ModelSpec& spec,
                      models::ClassifierImpl& model, const TrainingState& state = {},
                      torch::optim::Optimizer* optimizer = nullptr, bool save_rng = false);
 
-/// Reads a checkpoint and builds its model (on `device`). Throws mura::Error naming the
+/// Writes `ckpt` (its model's tensors, training state, optimizer and generator state, as
+/// loaded) to `path` with another spec, atomically: how `mura calibrate` records a threshold
+/// and a temperature. `path` may be the file `ckpt` was read from. The model must not have
+/// been folded for inference.
+void save_checkpoint_with_spec(const std::filesystem::path& path, const Checkpoint& ckpt,
+                               const ModelSpec& spec);
+
+/// Reads a checkpoint and builds its model (on `device`), with the spec's temperature set on
+/// the model (ClassifierImpl::set_temperature). Throws mura::Error naming the
 /// file: missing, not a checkpoint (e.g. a .pth state dict), truncated or damaged, newer
 /// format_version, architecture unknown.
 Checkpoint load_checkpoint(const std::filesystem::path& path, torch::Device device = torch::kCPU);
 
 /// Loads the optimizer state stored in `ckpt` into `optimizer` (same parameter layout).
 void restore_optimizer(const Checkpoint& ckpt, torch::optim::Optimizer& optimizer);
+
+/// The spec's threshold and where it comes from, for people: "0.5 (not chosen on data)", or
+/// "0.4123 (sensitivity:0.9 on <data>, 120 studies: sensitivity 0.917 [0.850, 0.967],
+/// specificity 0.712 [0.640, 0.790])"; with ", temperature 2.31" when the model is scaled.
+std::string describe_threshold(const ModelSpec& spec);
 
 /// ModelSpec <-> JSON text (used by the checkpoint and by the TorchScript export).
 std::string spec_to_json(const ModelSpec& spec);

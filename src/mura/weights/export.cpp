@@ -27,6 +27,7 @@ void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out
   auto example = torch::randn({2, 3, size, size});
   auto traced_fn = [&](torch::jit::Stack in) -> torch::jit::Stack {
     auto logits = model->forward(in.at(0).toTensor());
+    if (ckpt.spec.temperature != 1.0) logits = logits / ckpt.spec.temperature;  // scaling
     auto p =
         n_out == 1 ? torch::sigmoid(logits.select(1, 0)) : torch::softmax(logits, 1).select(1, 1);
     return {p};
@@ -55,6 +56,8 @@ void export_torchscript(const Checkpoint& ckpt, const std::filesystem::path& out
       "std", c10::ListType::ofFloats(),
       c10::List<double>({ckpt.spec.std[0], ckpt.spec.std[1], ckpt.spec.std[2]}));
   module.register_attribute("threshold", c10::FloatType::get(), ckpt.spec.threshold);
+  // already applied inside forward (the output is the calibrated probability); for reading
+  module.register_attribute("temperature", c10::FloatType::get(), ckpt.spec.temperature);
   module.register_attribute("mura_version", c10::StringType::get(), std::string(MURA_VERSION));
   module.register_attribute("format_version", c10::IntType::get(), kExportFormatVersion);
 
