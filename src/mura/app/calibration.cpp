@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -23,10 +22,6 @@ namespace mura::app {
 namespace fs = std::filesystem;
 
 namespace {
-
-double sigmoid(double z) {
-  return z >= 0 ? 1 / (1 + std::exp(-z)) : std::exp(z) / (1 + std::exp(z));
-}
 
 std::string fixed(double v, int digits = 4) {
   char b[32];
@@ -68,15 +63,8 @@ CalibrateResult calibrate_composed(const CalibrateOptions& o, Sink& sink) {
   const auto idx = evaluation_images(ds, split, ckpt, o.checkpoint);
   const auto samples = data::make_samples(ds, idx);
 
-  data::LoaderOptions lo;
-  lo.batch_size = o.batch_size;
-  lo.decode.dicom_window = o.dicom_window;
-  lo.workers = rt.threads.loader_workers;
-  lo.pin_memory = rt.device.is_cuda();
-  lo.transform = data::TransformOptions::evaluation(ckpt.spec.image_size);
-  lo.transform.mean = ckpt.spec.mean;
-  lo.transform.std = ckpt.spec.std;
-  if (!rt.device.is_cuda()) lo.cache = data::CacheMode::Memory;
+  data::LoaderOptions lo = inference_loader_options(ckpt.spec, o.batch_size, o.dicom_window, rt);
+  lo.channels_last = false;  // the model is not converted (it is written back as it was)
   data::Loader loader(samples, lo);
   loader.fill_cache();
   models::InferenceOptions io;
@@ -95,7 +83,6 @@ CalibrateResult calibrate_composed(const CalibrateOptions& o, Sink& sink) {
   rec.created = utc_timestamp();
   rec.data = ds.root.string() + ", " + split + " split";
   rec.images = samples.size();
-  std::vector<double> p_before, p_after;
   if (o.fit_temperature) {
     const eval::TemperatureFit fit = eval::fit_temperature(d, labels, t_before);
     spec.temperature = fit.temperature;
@@ -107,10 +94,8 @@ CalibrateResult calibrate_composed(const CalibrateOptions& o, Sink& sink) {
                 "): the logits of these images separate the classes (too few or too easy "
                 "images to calibrate on?)");
   }
-  for (double v : d) {
-    p_before.push_back(sigmoid(v / t_before));
-    p_after.push_back(sigmoid(v / spec.temperature));
-  }
+  const std::vector<double> p_before = eval::scaled_probabilities(d, t_before);
+  const std::vector<double> p_after = eval::scaled_probabilities(d, spec.temperature);
   if (rec.temperature_fitted) {
     rec.ece_before = eval::calibration(labels, p_before).ece;
     rec.ece_after = eval::calibration(labels, p_after).ece;

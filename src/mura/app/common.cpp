@@ -85,6 +85,21 @@ std::vector<std::size_t> held_out_images(const data::Dataset& ds, const weights:
   return idx;
 }
 
+data::LoaderOptions inference_loader_options(const weights::ModelSpec& spec, int batch_size,
+                                             const std::string& dicom_window, const Runtime& rt) {
+  data::LoaderOptions lo;
+  lo.batch_size = batch_size;
+  lo.decode.dicom_window = dicom_window;
+  lo.workers = rt.threads.loader_workers;
+  lo.channels_last = rt.channels_last;
+  lo.pin_memory = rt.device.is_cuda();
+  lo.transform = data::TransformOptions::evaluation(spec.image_size);
+  lo.transform.mean = spec.mean;
+  lo.transform.std = spec.std;
+  if (!rt.device.is_cuda()) lo.cache = data::CacheMode::Memory;
+  return lo;
+}
+
 std::vector<std::size_t> evaluation_images(const data::Dataset& ds, const std::string& split,
                                            const weights::Checkpoint& ckpt,
                                            const std::string& path) {

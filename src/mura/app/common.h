@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "mura/data/dataset.h"
+#include "mura/data/loader.h"
 #include "mura/models/classifier.h"
 #include "mura/util/runtime.h"
 #include "mura/util/sink.h"
@@ -38,6 +39,13 @@ std::vector<std::shared_ptr<models::ClassifierImpl>> models_of(
 /// size or normalisation (they must share one loader).
 void check_same_geometry(const std::vector<weights::Checkpoint>& checkpoints,
                          const std::vector<std::string>& paths);
+
+/// The loader settings of every inference over files: `batch_size`, evaluation transforms at
+/// the spec's size and normalisation, `dicom_window`, the runtime's loader workers,
+/// channels-last input and pinned memory on a GPU, and on a CPU a memory cache (decode
+/// everything first with every core, then run the models with every core).
+data::LoaderOptions inference_loader_options(const weights::ModelSpec& spec, int batch_size,
+                                             const std::string& dicom_window, const Runtime& rt);
 
 /// The images of the held-out patients of the run that wrote `ckpt` (`--split heldout`): its
 /// split record, or for older checkpoints its training options. `path` names it in errors.

@@ -79,18 +79,9 @@ EvaluateResult evaluate_composed(const EvaluateOptions& o, Sink& sink) {
   io.tta_flip = o.tta_flip;
   io.precision = rt.precision.precision;
   for (const auto& [geom, models] : groups) {
-    data::LoaderOptions lo;
-    lo.batch_size = o.batch_size;
-    lo.decode.dicom_window = o.dicom_window;
-    lo.workers = rt.threads.loader_workers;
-    lo.channels_last = rt.channels_last;
-    lo.pin_memory = rt.device.is_cuda();
-    lo.transform = data::TransformOptions::evaluation(std::get<0>(geom));
-    lo.transform.mean = std::get<1>(geom);
-    lo.transform.std = std::get<2>(geom);
-    // On a CPU: decode everything first with every core, then run the models with every
-    // core (decoders and LibTorch's threads would otherwise compete for the cores).
-    if (!rt.device.is_cuda()) lo.cache = data::CacheMode::Memory;
+    weights::ModelSpec g;
+    std::tie(g.image_size, g.mean, g.std) = geom;
+    const data::LoaderOptions lo = inference_loader_options(g, o.batch_size, o.dicom_window, rt);
     data::Loader loader(mine, lo);
     loader.fill_cache();
     std::vector<double> p1;

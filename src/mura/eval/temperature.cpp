@@ -55,6 +55,13 @@ Nll nll_at(const std::vector<double>& d, const std::vector<int>& y, double b) {
 
 }  // namespace
 
+std::vector<double> scaled_probabilities(const std::vector<double>& logits, double temperature) {
+  std::vector<double> p;
+  p.reserve(logits.size());
+  for (double v : logits) p.push_back(sigmoid(v / temperature));
+  return p;
+}
+
 double temperature_nll(const std::vector<double>& logits, const std::vector<int>& labels,
                        double temperature) {
   check(logits, labels);

@@ -38,6 +38,9 @@ struct TemperatureFit {
 double temperature_nll(const std::vector<double>& logits, const std::vector<int>& labels,
                        double temperature);
 
+/// P(abnormal) = sigmoid(d / T) of each abnormal logit, computed stably.
+std::vector<double> scaled_probabilities(const std::vector<double>& logits, double temperature);
+
 /// The T minimising NLL on (logits, labels); `before` is the temperature the model had
 /// (for nll_before). Throws mura::Error as temperature_nll, and when only one class is
 /// present (the fit would drive T to a bound whatever the model).
