@@ -72,7 +72,9 @@ TEST_P(GradCamParity, MatchesTheTorchvisionHookReference) {
     EXPECT_FALSE(p.grad().defined()) << "no gradient leaks into weights";
 }
 
-INSTANTIATE_TEST_SUITE_P(Torchvision, GradCamParity, ::testing::Values("resnet18", "densenet121"),
+INSTANTIATE_TEST_SUITE_P(Torchvision, GradCamParity,
+                         ::testing::Values("resnet18", "densenet121", "efficientnet_b0",
+                                           "convnext_tiny"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "../test_util.h"
+#include "mura/models/layers.h"
 #include "mura/models/registry.h"
 #include "mura/util/error.h"
 
@@ -9,10 +10,13 @@ namespace mura::models {
 namespace {
 
 TEST(Registry, BuildsEveryArchitectureByNameAndSpelling) {
-  EXPECT_EQ(known_architectures().size(), 9u);
+  EXPECT_EQ(known_architectures().size(), 23u);
   EXPECT_EQ(canonical_architecture("DenseNet-169"), "densenet169");
   EXPECT_EQ(canonical_architecture("ResNet_50"), "resnet50");
-  for (const auto& name : {"resnet18", "densenet121"}) {
+  EXPECT_EQ(canonical_architecture("EfficientNet-B0"), "efficientnet_b0");
+  EXPECT_EQ(canonical_architecture("efficientnetV2-S"), "efficientnet_v2_s");
+  EXPECT_EQ(canonical_architecture("ConvNeXt_Tiny"), "convnext_tiny");
+  for (const auto& name : {"resnet18", "densenet121", "efficientnet_b0", "convnext_tiny"}) {
     auto m = create_model(name, 1);
     EXPECT_EQ(m->arch(), name);
     EXPECT_EQ(m->num_outputs(), 1);
@@ -39,6 +43,67 @@ TEST(Models, FeatureAndLogitShapes) {
   EXPECT_EQ(d->forward(torch::randn({1, 3, 64, 64})).sizes(), (std::vector<int64_t>{1, 2}));
   EXPECT_EQ(d->head_name(), std::string("classifier"));
   EXPECT_EQ(r->head_name(), std::string("fc"));
+}
+
+// EfficientNet keeps its Linear in classifier.1 (after dropout), ConvNeXt in classifier.2
+// (after a LayerNorm, classifier.0): the head is found, replaced and frozen there.
+TEST(Models, EfficientNetAndConvNeXtHeadsLiveInsideTheirClassifier) {
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, linear, channels] :
+       {std::tuple<const char*, const char*, int64_t>{"efficientnet_b0", "classifier.1", 1280},
+        {"efficientnet_v2_s", "classifier.1", 1280},
+        {"convnext_tiny", "classifier.2", 768}}) {
+    auto m = create_model(name, 1000);
+    m->eval();
+    EXPECT_EQ(m->head_name(), std::string("classifier"));
+    EXPECT_EQ(head_weight_key(name), std::string(linear) + ".weight");
+    EXPECT_EQ(m->forward_features(torch::randn({1, 3, 64, 96})).sizes(),
+              (std::vector<int64_t>{1, channels, 2, 3}))
+        << name;
+    auto params = m->named_parameters();
+    const auto stem = params["features.0.0.weight"].clone();
+    m->reset_head(2);
+    params = m->named_parameters();
+    EXPECT_EQ(params[std::string(linear) + ".weight"].sizes(), (std::vector<int64_t>{2, channels}));
+    EXPECT_TRUE(torch::equal(params["features.0.0.weight"], stem));
+    EXPECT_EQ(m->forward(torch::randn({3, 3, 64, 64})).sizes(), (std::vector<int64_t>{3, 2}));
+    m->set_frozen(true);
+    for (auto& p : m->named_parameters())
+      EXPECT_EQ(p.value().requires_grad(), p.key().rfind("classifier.", 0) == 0) << p.key();
+  }
+}
+
+// torchvision's StochasticDepth("row"): in training each sample's branch is dropped with
+// probability p and the kept ones are scaled by 1 / (1 - p); eval mode leaves it alone.
+TEST(StochasticDepth, DropsWholeSamplesWithTheirProbabilityAndRescalesTheRest) {
+  torch::manual_seed(11);
+  const auto x = torch::rand({20000, 2, 3, 3}) + 1;  // no zeros of its own
+  const auto y = stochastic_depth(x, 0.3, true);
+  const auto kept = (y.flatten(1) != 0).all(1);
+  EXPECT_TRUE(((y.flatten(1) == 0).all(1) | kept).all().item<bool>()) << "whole samples only";
+  const double dropped = 1.0 - kept.to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(dropped, 0.3, 0.015);  // 4.6 standard deviations of a binomial mean
+  EXPECT_TRUE(torch::allclose(y.index({kept}), x.index({kept}) / 0.7));
+  EXPECT_TRUE(torch::equal(stochastic_depth(x, 0.3, false), x));
+  EXPECT_TRUE(torch::equal(stochastic_depth(x, 0.0, true), x));
+  // The models: train mode draws (two seeds differ), eval mode is deterministic.
+  auto m = create_model("convnext_tiny", 1);
+  {
+    torch::NoGradGuard no_grad;  // 1e-6 at init would make a dropped block invisible
+    for (auto& p : m->named_parameters())
+      if (p.key().find("layer_scale") != std::string::npos) p.value().fill_(1.0);
+  }
+  const auto in = torch::randn({4, 3, 64, 64});
+  m->train();
+  torch::manual_seed(1);
+  const auto a = m->forward(in);
+  torch::manual_seed(2);
+  const auto b = m->forward(in);
+  torch::manual_seed(1);
+  EXPECT_TRUE(torch::equal(a, m->forward(in))) << "the same seed drops the same blocks";
+  EXPECT_FALSE(torch::equal(a, b));
+  m->eval();
+  EXPECT_TRUE(torch::equal(m->forward(in), m->forward(in)));
 }
 
 TEST(Models, ResetHeadReplacesOnlyTheHead) {
@@ -92,7 +157,7 @@ TEST(Models, DenseNetFreezeAlsoHoldsItsStatistics) {
 // stride * (j + 0.5) - 0.5: for ResNet 15.5 px off, and an offset of 0 for DenseNet 14 px.
 TEST(Models, FeatureGridIsWhereTheLastStageLooks) {
   torch::manual_seed(3);
-  for (const char* name : {"resnet18", "densenet121"}) {
+  for (const char* name : {"resnet18", "densenet121", "efficientnet_b0", "convnext_tiny"}) {
     auto m = create_model(name, 1);
     m->eval();
     const int64_t size = 384;

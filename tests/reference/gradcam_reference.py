@@ -4,9 +4,10 @@ with hooks on the target layer in Python (Debian's python3-torch, python3-torchv
 
     /usr/bin/python3 tests/reference/gradcam_reference.py OUTDIR
 
-For resnet18 (target: layer4, a forward hook + a tensor hook for its gradient) and
+For resnet18 (target: layer4, a forward hook + a tensor hook for its gradient),
 densenet121 (target: features after norm5 and torchvision's ReLU, taken from the same
-modules as torchvision's forward), with a 1-logit head, writes OUTDIR/ARCH/:
+modules as torchvision's forward), efficientnet_b0 and convnext_tiny (target: `features`,
+hooked as layer4), with a 1-logit head, writes OUTDIR/ARCH/:
   weights.pth, input.bin [2,3,224,224], gradcam.bin / gradcampp.bin [2,7,7] (normalised to
   [0,1] per image), probs.bin [2], meta.json (threads).
 """
@@ -51,14 +52,17 @@ def make(arch, out):
     m.eval()
     torch.save(m.state_dict(), os.path.join(out, "weights.pth"))
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(5))
-    if arch.startswith("resnet"):
+    if not arch.startswith("densenet"):
         store = {}
 
         def fwd(module, inp, output):
             store["a"] = output
             output.register_hook(lambda grad: store.__setitem__("g", grad))
 
-        handle = m.layer4.register_forward_hook(fwd)
+        # ResNet: layer4; EfficientNet and ConvNeXt: the whole `features` (its last stage's
+        # output), in torchvision's own forward
+        target = m.layer4 if arch.startswith("resnet") else m.features
+        handle = target.register_forward_hook(fwd)
         logits = m(x)
         logits[:, 0].sum().backward()
         handle.remove()
@@ -79,5 +83,5 @@ def make(arch, out):
 
 
 if __name__ == "__main__":
-    for arch in ("resnet18", "densenet121"):
+    for arch in ("resnet18", "densenet121", "efficientnet_b0", "convnext_tiny"):
         make(arch, os.path.join(sys.argv[1], arch))

@@ -205,7 +205,7 @@ TEST(Training, KillingTheProcessDuringACheckpointWriteLeavesTheOldOneLoadable) {
   EXPECT_NO_THROW(weights::load_checkpoint(path));
 }
 
-TEST(Training, CheckpointsRecordThePrecisionAndMemoryFormat) {
+TEST(Training, CheckpointsRecordThePrecisionMemoryFormatAndAugmentations) {
   test::TempDir tmp;
   const fs::path data = synth(tmp.path(), 12, 4);
   stop_requested() = false;
@@ -215,11 +215,18 @@ TEST(Training, CheckpointsRecordThePrecisionAndMemoryFormat) {
     o.max_steps = 2;
     o.runtime.precision = precision;
     o.runtime.channels_last = std::string(precision) == "bf16";
+    if (o.runtime.channels_last) {  // the stronger augmentations, on the interleaved layout
+      o.crop_scale = 0.5;
+      o.erasing = 0.25;
+    }
     const auto r = app::run_training(o);
     const auto c = weights::load_checkpoint(r.last_checkpoint);
     EXPECT_EQ(c.state.precision, precision);
     EXPECT_EQ(c.state.channels_last, o.runtime.channels_last);
-    EXPECT_EQ(options_from_json(c.state.options_json).runtime.precision, precision);
+    const TrainOptions recorded = options_from_json(c.state.options_json);
+    EXPECT_EQ(recorded.runtime.precision, precision);
+    EXPECT_EQ(recorded.crop_scale, o.crop_scale);
+    EXPECT_EQ(recorded.erasing, o.erasing);
     // BatchNorm statistics and weights stay fp32 under bf16 autocast
     for (const auto& t : weights::model_state_dict(*c.model))
       if (t.tensor.is_floating_point()) {

@@ -68,12 +68,13 @@ TEST_P(Export, PythonRunsItAndAgreesWithTheCppModel) {
       << "python: " << got << "\nc++: " << expect;
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, Export,
-                         ::testing::Values(std::make_pair(std::string("resnet18"), int64_t{1}),
-                                           std::make_pair(std::string("densenet121"), int64_t{2})),
-                         [](const auto& info) {
-                           return info.param.first + "_" + std::to_string(info.param.second);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Models, Export,
+    ::testing::Values(std::make_pair(std::string("resnet18"), int64_t{1}),
+                      std::make_pair(std::string("densenet121"), int64_t{2}),
+                      std::make_pair(std::string("efficientnet_b0"), int64_t{1}),
+                      std::make_pair(std::string("convnext_tiny"), int64_t{2})),
+    [](const auto& info) { return info.param.first + "_" + std::to_string(info.param.second); });
 
 }  // namespace
 }  // namespace mura::weights

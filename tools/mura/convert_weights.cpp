@@ -37,7 +37,7 @@ int run_convert(const ConvertOptions& o) {
   }
   // The file's head size, unless another one is asked for.
   int64_t file_outputs = 0;
-  const std::string head_w = arch.rfind("resnet", 0) == 0 ? "fc.weight" : "classifier.weight";
+  const std::string head_w = models::head_weight_key(arch);
   for (const auto& t : file.tensors)
     if (t.name == head_w && t.tensor.dim() == 2) file_outputs = t.tensor.size(0);
   const int64_t n = o.num_outputs > 0 ? o.num_outputs : (file_outputs > 0 ? file_outputs : 1);

@@ -180,7 +180,9 @@ void add_image_size_flag(CLI::App& sub, int& size) {
 }
 
 CLI::Option* add_model_flag(CLI::App& sub, std::string& arch) {
-  return sub.add_option("--model,--arch", arch, "architecture: resnet18..152, densenet121..201");
+  return sub.add_option("--model,--arch", arch,
+                        "architecture: resnet18..152, densenet121..201, efficientnet_b0..b7, "
+                        "efficientnet_v2_s/m/l, convnext_tiny/small/base");
 }
 
 void add_json_flag(CLI::App& sub, bool& json) {

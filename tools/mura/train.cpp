@@ -117,6 +117,13 @@ void add_train_command(CLI::App& app, Runner& run) {
   sub->add_flag("--no-hflip", *no_hflip, "no random horizontal flips");
   sub->add_option("--brightness", o->brightness, "brightness jitter")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--contrast", o->contrast, "contrast jitter")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--random-resized-crop", o->crop_scale,
+                  "RandomResizedCrop: smallest share of the image's area a crop keeps "
+                  "(torchvision: 0.08; 1: off)")
+      ->check(CLI::Range(0.01, 1.0));
+  sub->add_option("--random-erasing", o->erasing,
+                  "RandomErasing's probability (2-33% of the area, set to the mean; 0: off)")
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option_function<std::string>(
          "--cache",
          [o](const std::string& v) {

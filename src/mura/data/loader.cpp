@@ -274,6 +274,8 @@ Batch Loader::build(std::uint64_t epoch, const std::vector<std::size_t>& members
       normalize_into_interleaved(img, options_.transform, images + j * per_image);
     else
       normalize_into(img, options_.transform, images + j * per_image);
+    if (const auto box = erasing_box(options_.transform, sample_seed(options_.seed, epoch, i)))
+      erase_normalized(images + j * per_image, size, *box, options_.channels_last);
     labels[j] = static_cast<float>(s.label);
     batch.indices.push_back(i);
     batch.studies.push_back(s.study);

@@ -16,7 +16,12 @@ torch::Tensor ClassifierImpl::forward_head(const torch::Tensor& features) {
 }
 
 void ClassifierImpl::register_head(int64_t in_features, int64_t num_outputs) {
-  head_ = register_module(head_name(), torch::nn::Linear(in_features, num_outputs));
+  head_ = place_head(torch::nn::Linear(in_features, num_outputs), false);
+}
+
+torch::nn::Linear ClassifierImpl::place_head(torch::nn::Linear linear, bool replace) {
+  return replace ? replace_module(head_name(), std::move(linear))
+                 : register_module(head_name(), std::move(linear));
 }
 
 void ClassifierImpl::set_temperature(double t) {
@@ -27,7 +32,7 @@ void ClassifierImpl::set_temperature(double t) {
 
 void ClassifierImpl::reset_head(int64_t num_outputs) {
   const auto device = head_->weight.device();
-  head_ = replace_module(head_name(), torch::nn::Linear(num_features(), num_outputs));
+  head_ = place_head(torch::nn::Linear(num_features(), num_outputs), true);
   head_->to(device);
   head_->weight.set_requires_grad(true);
   head_->bias.set_requires_grad(true);

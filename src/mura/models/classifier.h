@@ -31,12 +31,15 @@ class ClassifierImpl : public torch::nn::Module {
   virtual torch::Tensor forward_features(const torch::Tensor& x) = 0;
   /// The geometry of forward_features' map on the input (for mapping a CAM back to it).
   virtual FeatureGrid feature_grid() const = 0;
-  /// Global average pool + linear head: [B, C, h, w] -> [B, num_outputs].
-  torch::Tensor forward_head(const torch::Tensor& features);
+  /// Global average pool + the head: [B, C, h, w] -> [B, num_outputs]. The head is the
+  /// Linear layer, after EfficientNet's dropout or ConvNeXt's LayerNorm where they have one.
+  virtual torch::Tensor forward_head(const torch::Tensor& features);
 
   /// The architecture's registry name ("resnet50", "densenet169").
   const std::string& arch() const { return arch_; }
-  /// Name of the head module in the state dict: "fc" (ResNet) or "classifier" (DenseNet).
+  /// Name of the head module in the state dict: "fc" (ResNet) or "classifier" (DenseNet,
+  /// EfficientNet, ConvNeXt; the last two keep their Linear inside it, as `classifier.1` and
+  /// `classifier.2`). Freezing trains what is under it.
   virtual const char* head_name() const = 0;
   torch::nn::Linear& head() { return head_; }
   int64_t num_features() const { return head_->options.in_features(); }
@@ -80,8 +83,11 @@ class ClassifierImpl : public torch::nn::Module {
 
  protected:
   ClassifierImpl(std::string arch) : arch_(std::move(arch)) {}
-  /// Registers the head under head_name(); called by the subclasses' constructors.
+  /// Registers the head's Linear (place_head); called by the subclasses' constructors.
   void register_head(int64_t in_features, int64_t num_outputs);
+  /// Registers `linear` where the architecture keeps its head's Linear (`replace`: instead
+  /// of the one there) and returns it. The default: the module head_name() itself.
+  virtual torch::nn::Linear place_head(torch::nn::Linear linear, bool replace);
   /// The architecture's folding (see fold_batchnorm); called once, in eval mode.
   virtual void fold_batchnorm_impl() = 0;
 

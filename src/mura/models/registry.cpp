@@ -5,7 +5,9 @@
 #include <mutex>
 #include <utility>
 
+#include "mura/models/convnext.h"
 #include "mura/models/densenet.h"
+#include "mura/models/efficientnet.h"
 #include "mura/models/resnet.h"
 #include "mura/util/error.h"
 #include "mura/util/strings.h"
@@ -31,8 +33,30 @@ const std::map<std::string, Factory>& factories() {
       {"densenet161", [](int64_t n) { return densenet161(n).ptr(); }},
       {"densenet169", [](int64_t n) { return densenet169(n).ptr(); }},
       {"densenet201", [](int64_t n) { return densenet201(n).ptr(); }},
+      {"efficientnet_b0", [](int64_t n) { return efficientnet("b0", n).ptr(); }},
+      {"efficientnet_b1", [](int64_t n) { return efficientnet("b1", n).ptr(); }},
+      {"efficientnet_b2", [](int64_t n) { return efficientnet("b2", n).ptr(); }},
+      {"efficientnet_b3", [](int64_t n) { return efficientnet("b3", n).ptr(); }},
+      {"efficientnet_b4", [](int64_t n) { return efficientnet("b4", n).ptr(); }},
+      {"efficientnet_b5", [](int64_t n) { return efficientnet("b5", n).ptr(); }},
+      {"efficientnet_b6", [](int64_t n) { return efficientnet("b6", n).ptr(); }},
+      {"efficientnet_b7", [](int64_t n) { return efficientnet("b7", n).ptr(); }},
+      {"efficientnet_v2_s", [](int64_t n) { return efficientnet("v2_s", n).ptr(); }},
+      {"efficientnet_v2_m", [](int64_t n) { return efficientnet("v2_m", n).ptr(); }},
+      {"efficientnet_v2_l", [](int64_t n) { return efficientnet("v2_l", n).ptr(); }},
+      {"convnext_tiny", [](int64_t n) { return convnext("tiny", n).ptr(); }},
+      {"convnext_small", [](int64_t n) { return convnext("small", n).ptr(); }},
+      {"convnext_base", [](int64_t n) { return convnext("base", n).ptr(); }},
   };
   return f;
+}
+
+/// A spelling without case, '-' and '_': "DenseNet-169" and "efficientnetV2_S" are keys.
+std::string spelling_key(const std::string& name) {
+  std::string key;
+  for (char c : to_lower(name))
+    if (c != '-' && c != '_') key += c;
+  return key;
 }
 
 }  // namespace
@@ -44,11 +68,17 @@ std::vector<std::string> known_architectures() {
 }
 
 std::string canonical_architecture(const std::string& name) {
-  std::string key;
-  for (char c : to_lower(name))
-    if (c != '-' && c != '_') key += c;
-  if (factories().count(key)) return key;
+  const std::string key = spelling_key(name);
+  for (const auto& [canonical, f] : factories())
+    if (spelling_key(canonical) == key) return canonical;
   throw Error("unknown architecture '" + name + "'; known: " + join(known_architectures(), ", "));
+}
+
+std::string head_weight_key(const std::string& arch) {
+  if (starts_with(arch, "resnet")) return "fc.weight";
+  if (starts_with(arch, "efficientnet")) return "classifier.1.weight";
+  if (starts_with(arch, "convnext")) return "classifier.2.weight";
+  return "classifier.weight";
 }
 
 std::shared_ptr<ClassifierImpl> create_model(const std::string& name, int64_t num_outputs) {

@@ -8,11 +8,16 @@
 
 namespace mura::models {
 
-/// "resnet18" ... "resnet152", "densenet121" ... "densenet201" (also "DenseNet-169",
-/// "ResNet50": case, '-' and '_' are ignored).
+/// torchvision's names: "resnet18" ... "resnet152", "densenet121" ... "densenet201",
+/// "efficientnet_b0" ... "efficientnet_b7", "efficientnet_v2_s/m/l", "convnext_tiny/small/base"
+/// (also "DenseNet-169", "ResNet50", "EfficientNet-B0": case, '-' and '_' are ignored).
 std::vector<std::string> known_architectures();
 /// The canonical name for a spelling; throws mura::Error listing the known names.
 std::string canonical_architecture(const std::string& name);
+/// The state-dict name of the head Linear's weight: "fc.weight" (ResNet),
+/// "classifier.weight" (DenseNet), "classifier.1.weight" (EfficientNet),
+/// "classifier.2.weight" (ConvNeXt). `arch` canonical.
+std::string head_weight_key(const std::string& arch);
 /// A new model with torchvision's random init and a head of `num_outputs` logits.
 std::shared_ptr<ClassifierImpl> create_model(const std::string& name, int64_t num_outputs = 1);
 

@@ -26,12 +26,15 @@ struct Route {
   std::regex pattern;
 };
 
-/// What one request carries from the pre-routing check to the logger: httplib runs the
-/// pre-routing handler, the route handler and the logger of one request on one thread.
+/// What one request carries from the pre-routing check to its answer: httplib runs the
+/// pre-routing handler, the route or error handler and the logger of one request on one
+/// thread. The logger empties it, so nothing carries over to the connection's next request.
 struct InFlight {
   Clock::time_point arrived;
   std::string request_id, route;
   int batch_size = 0;
+  bool started = false;    ///< check() ran (a request httplib could not parse skips it)
+  bool accounted = false;  ///< the access callback has seen it
 };
 thread_local InFlight t_request;
 
@@ -157,7 +160,40 @@ struct HttpServer::Impl {
            options.public_routes.end();
   }
 
+  /// Gives a request that never reached check() (httplib answered it: unparsable, too
+  /// long) its own id and time instead of the previous request's.
+  void start(const httplib::Request& req) const {
+    if (t_request.started) return;
+    t_request = InFlight{};
+    t_request.started = true;
+    t_request.arrived = Clock::now();
+    t_request.request_id = new_request_id();
+    const Route* route = match(req.method, req.path);
+    t_request.route = route ? route->name : "unmatched";
+  }
+
+  /// The access record, once per request, before the response is written: a client that
+  /// reads /metrics after its answer came sees the request counted.
+  void account(const httplib::Request& req, const httplib::Response& res) const {
+    start(req);
+    if (t_request.accounted) return;
+    t_request.accounted = true;
+    if (!access) return;
+    AccessRecord a;
+    a.request_id = t_request.request_id;
+    a.method = req.method;
+    a.route = t_request.route;
+    a.status = res.status;
+    a.bytes_in = req.body.size();
+    a.bytes_out = res.body.size();
+    a.seconds = std::chrono::duration<double>(Clock::now() - t_request.arrived).count();
+    a.batch_size = t_request.batch_size;
+    access(a);
+  }
+
+  /// Every answer passes here last (route, rejection, error and exception handlers).
   void finish(const httplib::Request& req, httplib::Response& res) const {
+    start(req);
     if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", t_request.request_id);
     if (!options.cors_origin.empty() && req.get_header_value("Origin") == options.cors_origin &&
         !res.has_header("Access-Control-Allow-Origin")) {
@@ -166,10 +202,12 @@ struct HttpServer::Impl {
     }
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Cache-Control", "no-store");
+    account(req, res);
   }
 
   httplib::Server::HandlerResponse check(const httplib::Request& req, httplib::Response& res) {
     t_request = InFlight{};
+    t_request.started = true;
     t_request.arrived = Clock::now();
     const std::string given = req.get_header_value("X-Request-Id");
     t_request.request_id = valid_request_id(given) ? given : new_request_id();
@@ -280,18 +318,11 @@ HttpServer::HttpServer(HttpOptions options) : impl_(std::make_unique<Impl>()) {
         set_error(res, 500, "internal error (request " + t_request.request_id + ")");
         im.finish(req, res);
       });
+  // After the write: only what bypassed finish() is accounted here; then the thread forgets
+  // the request.
   s.set_logger([&im](const httplib::Request& req, const httplib::Response& res) {
-    if (!im.access) return;
-    AccessRecord a;
-    a.request_id = t_request.request_id;
-    a.method = req.method;
-    a.route = t_request.route;
-    a.status = res.status;
-    a.bytes_in = req.body.size();
-    a.bytes_out = res.body.size();
-    a.seconds = std::chrono::duration<double>(Clock::now() - t_request.arrived).count();
-    a.batch_size = t_request.batch_size;
-    im.access(a);
+    im.account(req, res);
+    t_request = InFlight{};
   });
 }
 

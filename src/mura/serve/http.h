@@ -55,7 +55,7 @@ struct AccessRecord {
   std::string request_id, method, route;
   int status = 0;
   std::size_t bytes_in = 0, bytes_out = 0;
-  double seconds = 0;
+  double seconds = 0;  ///< from arrival to the answer being ready (its write not included)
   int batch_size = 0;
 };
 
@@ -87,7 +87,8 @@ class HttpServer {
   /// call it (the pattern's readable form, never the request's raw path).
   void get(const std::string& pattern, const std::string& name, HttpHandler handler);
   void post(const std::string& pattern, const std::string& name, HttpHandler handler);
-  /// Called once per answered request (access log, metrics), on the HTTP thread.
+  /// Called once per answered request (access log, metrics), on the HTTP thread, before the
+  /// answer is written: a client that then asks GET /metrics finds its request counted.
   void on_access(std::function<void(const AccessRecord&)> log);
   /// Called with the text of an exception a handler threw (never sent to the client).
   void on_exception(std::function<void(const std::string&)> log);

@@ -50,7 +50,8 @@ const NameTable<std::string>& val_source_names() {
 // clang-format off
 #define MURA_OPTION_FIELDS(X)                                                                   \
   X(data_dir) X(tasks) X(skip_bad) X(val_split) X(val_source) X(image_size) X(cache)           \
-  X(hflip) X(rotate) X(brightness) X(contrast) X(model) X(pretrained) X(freeze) X(sync_bn)      \
+  X(hflip) X(rotate) X(brightness) X(contrast) X(crop_scale) X(erasing) X(model)              \
+  X(pretrained) X(freeze) X(sync_bn)                                                            \
   X(load_checkpoint) X(epochs) X(batch_size) X(lr) X(optimizer) X(weight_decay) X(loss)        \
   X(scheduler) X(monitor) X(factor) X(patience) X(early_stop) X(max_steps) X(output_dir)       \
   X(checkpoint) X(seed) X(dicom_window) X(calibrate) X(threshold)
@@ -251,6 +252,8 @@ Loaders make_loaders(const TrainOptions& o, const weights::ModelSpec& spec, cons
   lo.transform.rotate_degrees = o.rotate;
   lo.transform.brightness = o.brightness;
   lo.transform.contrast = o.contrast;
+  lo.transform.crop_scale = o.crop_scale;
+  lo.transform.erasing = o.erasing;
   lo.transform.mean = spec.mean;
   lo.transform.std = spec.std;
   // A last batch of one image breaks BatchNorm in train mode, and one smaller than the

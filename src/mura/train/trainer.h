@@ -61,6 +61,8 @@ struct TrainOptions {
   double rotate = 10.0;
   double brightness = 0.0;
   double contrast = 0.0;
+  double crop_scale = 1.0;  ///< data::TransformOptions::crop_scale (1: off)
+  double erasing = 0.0;     ///< data::TransformOptions::erasing (0: off)
   // model
   std::string model = "densenet169";
   std::string pretrained;       ///< torchvision .pth or mura checkpoint to start from

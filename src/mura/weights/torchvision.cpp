@@ -63,6 +63,40 @@ std::optional<std::string> guess_architecture(const StateDict& sd) {
     if (init == 64 && b3 == 48) return "densenet201";
     return std::nullopt;
   }
+  if (shapes.count("features.0.0.weight") && shapes["features.0.0.weight"].size() == 4) {
+    // EfficientNet (blocks hold block.0.0, a Conv2dNormActivation) or ConvNeXt (block.0, a
+    // convolution): the stem's channels, the number of blocks and the head's inputs tell
+    // the variants apart (tests/models/parity_test.cpp checks every one).
+    static const std::regex mbconv(R"(^features\.\d+\.\d+\.block\.0\.0\.weight$)");
+    static const std::regex cnblock(R"(^features\.\d+\.\d+\.block\.0\.weight$)");
+    const bool convnext = shapes.count("classifier.2.weight") > 0;
+    const auto head = shapes.find(convnext ? "classifier.2.weight" : "classifier.1.weight");
+    if (head == shapes.end() || head->second.size() != 2) return std::nullopt;
+    std::size_t blocks = 0;
+    for (const auto& [k, s] : shapes)
+      if (std::regex_match(k, convnext ? cnblock : mbconv)) ++blocks;
+    struct Signature {
+      const char* arch;
+      int64_t stem;
+      std::size_t blocks;
+      int64_t features;
+    };
+    static const Signature known[] = {
+        {"efficientnet_b0", 32, 16, 1280},   {"efficientnet_b1", 32, 23, 1280},
+        {"efficientnet_b2", 32, 23, 1408},   {"efficientnet_b3", 40, 26, 1536},
+        {"efficientnet_b4", 48, 32, 1792},   {"efficientnet_b5", 48, 39, 2048},
+        {"efficientnet_b6", 56, 45, 2304},   {"efficientnet_b7", 64, 55, 2560},
+        {"efficientnet_v2_s", 24, 40, 1280}, {"efficientnet_v2_m", 24, 57, 1280},
+        {"efficientnet_v2_l", 32, 79, 1280}, {"convnext_tiny", 96, 18, 768},
+        {"convnext_small", 96, 36, 768},     {"convnext_base", 128, 36, 1024},
+    };
+    const int64_t stem = shapes["features.0.0.weight"][0];
+    for (const auto& k : known)
+      if (starts_with(k.arch, convnext ? "convnext" : "efficientnet") && k.stem == stem &&
+          k.blocks == blocks && k.features == head->second[1])
+        return std::string(k.arch);
+    return std::nullopt;
+  }
   if (shapes.count("conv1.weight") && shapes.count("layer1.0.conv1.weight")) {
     const bool bottleneck = shapes.count("layer1.0.conv3.weight") > 0;
     const std::size_t l3 = count_prefix("layer3.", ".conv1.weight");
