@@ -268,13 +268,13 @@ Batch Loader::build(std::uint64_t epoch, const std::vector<std::size_t>& members
       batch.errors.emplace_back(e.what());
       img = cv::Mat::zeros(size, size, CV_8UC1);
     }
-    if (options_.transform.augments())
-      img = augment(img, options_.transform, sample_seed(options_.seed, epoch, i));
+    const std::uint64_t seed = sample_seed(options_.seed, epoch, i);
+    if (options_.transform.augments()) img = augment(img, options_.transform, seed);
     if (options_.channels_last)
       normalize_into_interleaved(img, options_.transform, images + j * per_image);
     else
       normalize_into(img, options_.transform, images + j * per_image);
-    if (const auto box = erasing_box(options_.transform, sample_seed(options_.seed, epoch, i)))
+    if (const auto box = erasing_box(options_.transform, seed))
       erase_normalized(images + j * per_image, size, *box, options_.channels_last);
     labels[j] = static_cast<float>(s.label);
     batch.indices.push_back(i);
